@@ -1,0 +1,76 @@
+"""Settings read from the environment (prefix ``WARDBOT_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Telegram tokens are "<bot id>:<35 url-safe characters>"; accept 30+ so the
+# emulator's generated tokens and older tokens both pass.
+TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one sentence for the operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WARDBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///./data/wardbot.db"
+    ward_config: Path | None = None
+    redis_url: str | None = None
+    log_level: str = "INFO"
+    # Used to print invite links without asking Telegram; looked up with getMe when unset.
+    bot_username: str | None = None
+    invite_ttl_days: int = 7
+    # Seconds between scans of the outbox when nothing wakes the sender earlier.
+    delivery_poll_interval: float = 1.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    def require_token(self) -> str:
+        if self.telegram_token is None or not self.telegram_token.get_secret_value().strip():
+            raise ConfigError(
+                "WARDBOT_TELEGRAM_TOKEN is not set: get a token from @BotFather and put it in "
+                "the environment or in .env (or run `wardbot demo`, which needs none)."
+            )
+        token = self.telegram_token.get_secret_value().strip()
+        if not TOKEN_RE.match(token):
+            raise ConfigError(
+                "WARDBOT_TELEGRAM_TOKEN does not look like a Telegram bot token "
+                "(expected digits, a colon, then 30 or more letters, digits, '-' or '_')."
+            )
+        return token
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people usually write and pick the async driver wardbot uses."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

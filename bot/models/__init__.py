@@ -1,0 +1,38 @@
+"""All tables; importing this module registers them on ``SQLModel.metadata``."""
+
+from bot.models.audit import AuditEntry
+from bot.models.delivery import Delivery, DeliveryStatus
+from bot.models.fsm import FsmRecord
+from bot.models.people import ChannelAccount, Household, Person, Resident, RosterEntry
+from bot.models.roles import Invite, Role, RoleGrant
+from bot.models.wards import (
+    NoticeCategory,
+    Office,
+    Province,
+    ResidentialGroup,
+    TicketCategory,
+    TicketType,
+    Ward,
+)
+
+__all__ = [
+    "AuditEntry",
+    "ChannelAccount",
+    "Delivery",
+    "DeliveryStatus",
+    "FsmRecord",
+    "Household",
+    "Invite",
+    "NoticeCategory",
+    "Office",
+    "Person",
+    "Province",
+    "Resident",
+    "ResidentialGroup",
+    "Role",
+    "RoleGrant",
+    "RosterEntry",
+    "TicketCategory",
+    "TicketType",
+    "Ward",
+]
