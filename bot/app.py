@@ -1,0 +1,105 @@
+"""Running wardbot: the bot answering updates, and the sender draining the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings
+from bot.db import create_engine, migrate, session_factory
+from bot.delivery.sender import Sender
+from bot.i18n import LANGUAGES, N_, _, get_i18n
+from bot.telegram.factory import create_bot, create_dispatcher
+from bot.telegram.transport import TelegramTransport
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    ("start", N_("Register or open the main menu")),
+    ("menu", N_("Main menu")),
+    ("settings", N_("Language, group, leaving")),
+    ("cancel", N_("Stop what you are filling in")),
+]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    factory: async_sessionmaker[AsyncSession]
+    bot: Bot
+    dp: Dispatcher
+    sender: Sender
+
+
+@asynccontextmanager
+async def runtime(settings: Settings, *, apply_migrations: bool = True) -> AsyncIterator[Runtime]:
+    settings.require_token()
+    get_i18n()
+    if apply_migrations:
+        await migrate(settings.database_url)
+    engine = create_engine(settings.database_url)
+    factory = session_factory(engine)
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, factory)
+    sender = Sender(
+        factory,
+        {"telegram": TelegramTransport(bot)},
+        poll_interval=settings.delivery_poll_interval,
+    )
+    try:
+        yield Runtime(settings, engine, factory, bot, dp, sender)
+    finally:
+        await bot.session.close()
+        await dp.storage.close()
+        await engine.dispose()
+
+
+async def set_commands(bot: Bot) -> None:
+    for language in LANGUAGES:
+        commands = [
+            BotCommand(command=name, description=_(text, locale=language))
+            for name, text in COMMANDS
+        ]
+        await bot.set_my_commands(
+            commands,
+            scope=BotCommandScopeAllPrivateChats(),
+            language_code=None if language == "vi" else language,
+        )
+
+
+async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Long polling plus the sender in one process: the single-ward setup."""
+    stop = stop or asyncio.Event()
+    async with runtime(settings) as rt:
+        me = await rt.bot.get_me()
+        log.info("wardbot is running as @%s", me.username)
+        await set_commands(rt.bot)
+        sender_task = asyncio.create_task(rt.sender.run(stop), name="sender")
+        polling = asyncio.create_task(
+            rt.dp.start_polling(rt.bot, handle_signals=False, close_bot_session=False),
+            name="polling",
+        )
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _pending = await asyncio.wait(
+                {polling, sender_task, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                if task is not stopper and task.exception():
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            stop.set()
+            with contextlib.suppress(RuntimeError):  # "Polling is not started"
+                await rt.dp.stop_polling()
+            await asyncio.gather(polling, sender_task, return_exceptions=True)
+            stopper.cancel()

@@ -1,0 +1,1 @@
+"""Wiring wardbot to Telegram through aiogram: bot, dispatcher, middlewares, sender."""

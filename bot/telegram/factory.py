@@ -1,0 +1,66 @@
+"""Builds the aiogram Bot and Dispatcher wardbot runs with."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Settings
+from bot.i18n import get_i18n
+from bot.telegram.errors import ErrorAnswerMiddleware
+from bot.telegram.middlewares import (
+    ActorMiddleware,
+    CommitBeforeSpeaking,
+    DbSessionMiddleware,
+    LocaleMiddleware,
+)
+from bot.telegram.storage import SQLStorage
+
+
+def create_bot(settings: Settings) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(CommitBeforeSpeaking())
+    return Bot(
+        token=settings.require_token(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def fsm_backends(
+    settings: Settings, factory: async_sessionmaker[AsyncSession]
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis when configured (any worker continues any conversation), else the database."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import (
+            DefaultKeyBuilder,
+            RedisEventIsolation,
+            RedisStorage,
+        )
+
+        storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+        )
+        return storage, RedisEventIsolation(redis=storage.redis)
+    return SQLStorage(factory), SimpleEventIsolation()
+
+
+def create_dispatcher(settings: Settings, factory: async_sessionmaker[AsyncSession]) -> Dispatcher:
+    from handlers import build_router
+
+    storage, isolation = fsm_backends(settings, factory)
+    dp = Dispatcher(storage=storage, events_isolation=isolation)
+    dp.update.outer_middleware(DbSessionMiddleware(factory))
+    dp.update.outer_middleware(ActorMiddleware())
+    LocaleMiddleware(get_i18n()).setup(dp)
+    for observer in (dp.message, dp.callback_query, dp.my_chat_member):
+        observer.outer_middleware(ErrorAnswerMiddleware())
+    dp.include_router(build_router())
+    return dp
