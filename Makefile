@@ -1,0 +1,46 @@
+# Everything a fresh machine with python3, git and make needs: `make test`, `make run`.
+# Each target installs what it needs on first use (uv into .tools/, the project into .venv/).
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+# Use the machine's Python; never download one.
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install run test lint format i18n clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+# Bytecode is compiled at install: aiogram takes seconds to import without it.
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(BIN)/python -c "from bot.i18n import compile_catalogs; compile_catalogs()"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/wardbot run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+i18n: install
+	$(BIN)/python scripts/i18n.py update
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache
+	find locales -name '*.mo' -delete
