@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.db import create_engine, migrate, session_factory
 from bot.delivery.sender import Sender
 from bot.i18n import LANGUAGES, N_, _, get_i18n
+from bot.scheduler import Scheduler
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.transport import TelegramTransport
 
@@ -53,7 +54,7 @@ async def runtime(settings: Settings, *, apply_migrations: bool = True) -> Async
     dp = create_dispatcher(settings, factory)
     sender = Sender(
         factory,
-        {"telegram": TelegramTransport(bot)},
+        {"telegram": TelegramTransport(bot, factory)},
         poll_interval=settings.delivery_poll_interval,
     )
     try:
@@ -85,6 +86,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         log.info("wardbot is running as @%s", me.username)
         await set_commands(rt.bot)
         sender_task = asyncio.create_task(rt.sender.run(stop), name="sender")
+        scheduler_task = asyncio.create_task(Scheduler(rt.factory).run(stop), name="scheduler")
         polling = asyncio.create_task(
             rt.dp.start_polling(rt.bot, handle_signals=False, close_bot_session=False),
             name="polling",
@@ -92,7 +94,8 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _pending = await asyncio.wait(
-                {polling, sender_task, stopper}, return_when=asyncio.FIRST_COMPLETED
+                {polling, sender_task, scheduler_task, stopper},
+                return_when=asyncio.FIRST_COMPLETED,
             )
             for task in done:
                 if task is not stopper and task.exception():
@@ -101,5 +104,5 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             stop.set()
             with contextlib.suppress(RuntimeError):  # "Polling is not started"
                 await rt.dp.stop_polling()
-            await asyncio.gather(polling, sender_task, return_exceptions=True)
+            await asyncio.gather(polling, sender_task, scheduler_task, return_exceptions=True)
             stopper.cancel()

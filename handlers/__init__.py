@@ -32,7 +32,8 @@ def build_router() -> Router:
     groups = Router(name="groups")
     groups.message.filter(F.chat.type.in_({"group", "supergroup"}))
     groups.callback_query.filter(F.message.chat.type.in_({"group", "supergroup"}))
-    groups.include_routers(chats.router)
+    # Features that act in group chats (e.g. ticket cards in an office's chat) go here.
 
-    root.include_routers(private, groups, menu.stale)
+    # Chat membership (the bot added to a group, blocked in private) and /link.
+    root.include_routers(private, groups, chats.router, menu.stale)
     return root

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import and_, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -148,3 +148,36 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         from bot.delivery import wakeup
 
         wakeup.after_commit(session)
+
+
+async def mark_blocked(session: AsyncSession, channel: str, chat_id: str) -> None:
+    """The person blocked the bot: remember it and drop what was still queued for them."""
+    await session.exec(
+        update(ChannelAccount)
+        .where(
+            col(ChannelAccount.channel) == channel,
+            col(ChannelAccount.chat_id) == chat_id,
+            col(ChannelAccount.blocked_at).is_(None),
+        )
+        .values(blocked_at=clock.now())
+    )
+    await session.exec(
+        update(Delivery)
+        .where(
+            and_(
+                col(Delivery.channel) == channel,
+                col(Delivery.chat_id) == chat_id,
+                col(Delivery.status) == DeliveryStatus.PENDING,
+                col(Delivery.is_group).is_(False),
+            )
+        )
+        .values(status=DeliveryStatus.BLOCKED, error="recipient blocked the bot")
+    )
+
+
+async def mark_unblocked(session: AsyncSession, channel: str, chat_id: str) -> None:
+    await session.exec(
+        update(ChannelAccount)
+        .where(col(ChannelAccount.channel) == channel, col(ChannelAccount.chat_id) == chat_id)
+        .values(blocked_at=None)
+    )

@@ -21,16 +21,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
 from bot.delivery import wakeup
+from bot.delivery.outbox import mark_blocked
 from bot.delivery.render import Outgoing, get_renderer
 from bot.i18n import get_i18n
-from bot.models import ChannelAccount, Delivery, DeliveryStatus
+from bot.models import Delivery, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -302,28 +303,3 @@ class Sender:
             for channel, chat_id in blocked_chats:
                 await mark_blocked(session, channel, chat_id)
             await session.commit()
-
-
-async def mark_blocked(session: AsyncSession, channel: str, chat_id: str) -> None:
-    """The person blocked the bot: remember it and drop what was still queued for them."""
-    await session.exec(
-        update(ChannelAccount)
-        .where(
-            col(ChannelAccount.channel) == channel,
-            col(ChannelAccount.chat_id) == chat_id,
-            col(ChannelAccount.blocked_at).is_(None),
-        )
-        .values(blocked_at=clock.now())
-    )
-    await session.exec(
-        update(Delivery)
-        .where(
-            and_(
-                col(Delivery.channel) == channel,
-                col(Delivery.chat_id) == chat_id,
-                col(Delivery.status) == DeliveryStatus.PENDING,
-                col(Delivery.is_group).is_(False),
-            )
-        )
-        .values(status=DeliveryStatus.BLOCKED, error="recipient blocked the bot")
-    )

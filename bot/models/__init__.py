@@ -2,6 +2,7 @@
 
 from bot.models.audit import AuditEntry
 from bot.models.delivery import Delivery, DeliveryStatus
+from bot.models.files import StoredFile
 from bot.models.fsm import FsmRecord
 from bot.models.people import ChannelAccount, Household, Person, Resident, RosterEntry
 from bot.models.roles import Invite, Role, RoleGrant
@@ -32,6 +33,7 @@ __all__ = [
     "Role",
     "RoleGrant",
     "RosterEntry",
+    "StoredFile",
     "TicketCategory",
     "TicketType",
     "Ward",
