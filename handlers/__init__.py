@@ -11,7 +11,7 @@ from aiogram import F, Router
 
 def build_router() -> Router:
     # Imported here so that importing ``handlers`` does not pull in every feature.
-    from handlers import chats, households, menu, profile, registration, roles
+    from handlers import chats, households, menu, notices, profile, registration, roles
 
     root = Router(name="root")
 
@@ -26,6 +26,7 @@ def build_router() -> Router:
         registration.router,
         households.router,
         profile.router,
+        notices.router,
         menu.fallback,
     )
 

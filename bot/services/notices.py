@@ -44,6 +44,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -172,6 +173,8 @@ async def _view(session: AsyncSession, notice: Notice, actor: Actor | None = Non
         (
             await session.exec(
                 select(StoredFile)
+                # The bytes stay in the database; the transport reads them on upload.
+                .options(defer(StoredFile.data))  # type: ignore[arg-type]
                 .join(NoticeAttachment, col(NoticeAttachment.file_id) == StoredFile.id)
                 .where(NoticeAttachment.notice_id == notice.id)
                 .order_by(col(NoticeAttachment.position))
@@ -218,36 +221,25 @@ async def publish(
     publisher_label: str | None = None,
 ) -> Notice:
     """Publish a notice and queue it for everyone in scope (see the module docstring)."""
-    ward = await get_ward(session, ward_id)
-    settings = ward_settings(ward)
-    groups = await _scope_groups(session, ward_id, group_ids)
-    role, publisher_group_id = _publisher_role(actor, ward_id, group_ids)
-    category = await category_by_code(session, ward_id, category_code)
-    title = clean_text(title, max_length=TITLE_MAX, min_length=3)
-    body = clean_text(body, max_length=BODY_MAX)
-    days = settings.notice_posting_days if posting_days is None else posting_days
-    _check_days(days)
-    attachments = await _attachments(session, attachment_ids or [], settings.limits.attachments_max)
-    if actor is None and publisher_label is not None:
-        publisher_label = clean_text(publisher_label, max_length=200)
-    now = clock.now()
-    notice = Notice(
+    view = await draft(
+        session,
+        actor,
         ward_id=ward_id,
-        category_id=category.id,
+        group_ids=group_ids,
+        category_code=category_code,
         title=title,
         body=body,
-        search_text=fold(f"{title}\n{body}"),
-        whole_ward=group_ids is None,
+        posting_days=posting_days,
         urgent=urgent,
-        source=source[:32],
-        publisher_role=role,
-        publisher_id=actor.person_id if actor else None,
-        publisher_group_id=publisher_group_id,
-        publisher_label=publisher_label if actor is None else None,
-        posting_days=days,
-        published_at=now,
-        expires_at=now + timedelta(days=days),
+        source=source,
+        publisher_label=publisher_label,
     )
+    settings = ward_settings(view.ward)
+    attachments = await _attachments(session, attachment_ids or [], settings.limits.attachments_max)
+    notice, category = view.notice, view.category
+    # A ward notice is posted in every group's chat too.
+    groups = view.groups if group_ids is not None else await _scope_groups(session, ward_id, None)
+    days = notice.posting_days
     session.add(notice)
     await session.flush()
     assert notice.id is not None
@@ -399,6 +391,59 @@ async def categories(session: AsyncSession, ward_id: int) -> list[NoticeCategory
                 .order_by(col(NoticeCategory.position), col(NoticeCategory.id))
             )
         ).all()
+    )
+
+
+async def draft(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    ward_id: int,
+    group_ids: list[int] | None,
+    category_code: str,
+    title: str,
+    body: str,
+    posting_days: int | None = None,
+    urgent: bool = False,
+    source: str = "manual",
+    publisher_label: str | None = None,
+) -> NoticeView:
+    """Check a notice as ``publish`` would and show it as it would look, storing
+    nothing: the publisher's preview."""
+    ward = await get_ward(session, ward_id)
+    settings = ward_settings(ward)
+    groups = await _scope_groups(session, ward_id, group_ids)
+    role, publisher_group_id = _publisher_role(actor, ward_id, group_ids)
+    category = await category_by_code(session, ward_id, category_code)
+    title = clean_text(title, max_length=TITLE_MAX, min_length=3)
+    body = clean_text(body, max_length=BODY_MAX)
+    days = settings.notice_posting_days if posting_days is None else posting_days
+    _check_days(days)
+    if actor is None and publisher_label is not None:
+        publisher_label = clean_text(publisher_label, max_length=200)
+    now = clock.now()
+    notice = Notice(
+        ward_id=ward_id,
+        category_id=category.id,
+        title=title,
+        body=body,
+        search_text=fold(f"{title}\n{body}"),
+        whole_ward=group_ids is None,
+        urgent=urgent,
+        source=source[:32],
+        publisher_role=role,
+        publisher_id=actor.person_id if actor else None,
+        publisher_group_id=publisher_group_id,
+        publisher_label=publisher_label if actor is None else None,
+        posting_days=days,
+        published_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    publisher_group = (
+        await session.get(ResidentialGroup, publisher_group_id) if publisher_group_id else None
+    )
+    return NoticeView(
+        notice, category, ward, groups if group_ids is not None else [], publisher_group, []
     )
 
 
