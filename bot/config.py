@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     invite_ttl_days: int = 7
     # Seconds between scans of the outbox when nothing wakes the sender earlier.
     delivery_poll_interval: float = 1.0
+    # Webhook mode (`wardbot run --webhook`): the public HTTPS URL Telegram posts to,
+    # the secret Telegram sends back in a header, and where this process listens.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8000
 
     @field_validator("database_url")
     @classmethod
@@ -60,6 +67,15 @@ class Settings(BaseSettings):
                 "(expected digits, a colon, then 30 or more letters, digits, '-' or '_')."
             )
         return token
+
+    def require_webhook_secret(self) -> str:
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ConfigError(
+                "WARDBOT_WEBHOOK_SECRET must be set to 16-256 letters, digits, '-' or '_' "
+                "in webhook mode, so that only Telegram can post updates."
+            )
+        return secret
 
 
 def normalise_database_url(url: str) -> str:
