@@ -173,6 +173,7 @@ def _b64(raw: bytes) -> str:
 
 def make_png(width: int, height: int, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     """A valid solid-colour PNG, for tests and demos that need a photo to upload."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         crc = zlib.crc32(kind + body) & 0xFFFFFFFF
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)

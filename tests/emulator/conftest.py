@@ -64,7 +64,8 @@ def build_router() -> Router:
             one_time_keyboard=True,
         )
         name = html.quote(message.from_user.first_name)
-        await message.answer(f"Chào <b>{name}</b>! Mời chia sẻ số điện thoại.", reply_markup=keyboard)
+        greeting = f"Chào <b>{name}</b>! Mời chia sẻ số điện thoại."
+        await message.answer(greeting, reply_markup=keyboard)
         await message.answer("Chọn một mục:", reply_markup=menu)
 
     @router.callback_query(F.data == "news")

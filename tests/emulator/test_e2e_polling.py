@@ -38,7 +38,8 @@ async def test_start_shows_reply_and_inline_keyboards(client: EmulatorClient, po
 
     keyboard = await client.reply_keyboard(user["id"])
     assert keyboard is not None and keyboard["one_time_keyboard"] is True
-    assert keyboard["keyboard"][0][0] == {"text": "📞 Chia sẻ số điện thoại", "request_contact": True}
+    share_button = {"text": "📞 Chia sẻ số điện thoại", "request_contact": True}
+    assert keyboard["keyboard"][0][0] == share_button
 
     # Sharing the contact through the one-time keyboard hides it; the bot then removes it.
     await client.share_contact(user["id"])
