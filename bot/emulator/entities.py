@@ -513,7 +513,7 @@ _AUTO_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("url", re.compile(r"(?<![\w@])(?:https?|ftp)://[^\s<>\"]+", re.IGNORECASE)),
     (
         "bot_command",
-        re.compile(r"(?<![\w/@#])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/@])"),
+        re.compile(r"(?<![\w/@#<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/@])"),
     ),
     ("mention", re.compile(r"(?<![\w@/])@[A-Za-z0-9_]{4,32}(?![\w@])")),
     ("hashtag", re.compile(r"(?<![\w#&])#(?!\d+\b)\w{1,256}")),
