@@ -94,6 +94,8 @@ _ADMIN_REQUIRED_RIGHTS = (
     "can_post_stories",
     "can_edit_stories",
     "can_delete_stories",
+    # Newer than Bot API 10.1, but aiogram 3.31 refuses administrators without it.
+    "can_send_welcome_messages",
 )
 _ADMIN_OPTIONAL_RIGHTS = ("can_pin_messages", "can_manage_topics")
 ADMIN_RIGHTS = _ADMIN_REQUIRED_RIGHTS + _ADMIN_OPTIONAL_RIGHTS

@@ -30,9 +30,17 @@ BOT_ID = 7000000001
 BOT_USERNAME = "phuong_test_bot"
 
 
+class _QuickCloseSession(AiohttpSession):
+    """aiogram waits 250 ms on close for TLS shutdown; plain local HTTP needs no wait."""
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
 def make_bot(base_url: str, token: str = TOKEN) -> Bot:
     """A real aiogram Bot talking to the emulator instead of api.telegram.org."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(base_url))
+    session = _QuickCloseSession(api=TelegramAPIServer.from_base(base_url))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
