@@ -527,9 +527,7 @@ class ControlApi:
         since = _int(request.query.get("since"), "since", default=0) or 0
         include_deleted = request.query.get("include_deleted", "true").lower() != "false"
         result = [
-            msg.control()
-            for msg in chat.messages.values()
-            if msg.seq > since and (include_deleted or not msg.deleted)
+            msg.control() for msg in chat.changed_since(since) if include_deleted or not msg.deleted
         ]
         return {"chat": chat.control(), "messages": result, "cursor": self.emu.events.last_seq}
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
+import sys
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,7 +161,12 @@ class ChatRec:
     reply_keyboard: Json | None = None
     keyboard_hidden: bool = False
     members: dict[int, MemberRec] = field(default_factory=dict)
+    # Ids of bots with a membership record, so delivery never scans all members.
+    bot_ids: set[int] = field(default_factory=set)
     messages: dict[int, MsgRec] = field(default_factory=dict)
+    # (event seq, message id) for every creation/edit/deletion, in seq order, so readers can
+    # ask "what changed since cursor N" without scanning the whole chat.
+    changes: list[tuple[int, int]] = field(default_factory=list)
     next_message_id: int = 1
     bucket: TokenBucket | None = None
     last_action: Json | None = None
@@ -193,6 +200,14 @@ class ChatRec:
         if self.description:
             data["description"] = self.description
         return data
+
+    def changed_since(self, seq: int) -> list[MsgRec]:
+        """Messages created, edited or deleted after event ``seq``, in message order."""
+        if seq <= 0:
+            return list(self.messages.values())
+        start = bisect.bisect_right(self.changes, (seq, sys.maxsize))
+        ids = sorted({message_id for _, message_id in self.changes[start:]})
+        return [self.messages[message_id] for message_id in ids]
 
     def new_message_id(self) -> int:
         message_id = self.next_message_id

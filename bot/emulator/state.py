@@ -54,6 +54,7 @@ def _now() -> int:
 _USER_ID_BASE = 100_000_000
 _GROUP_ID_BASE = 4_000_000_000
 _SUPERGROUP_ID_BASE = 1_002_000_000_000
+_MAX_CALLBACKS = 200_000
 
 
 class Emulator:
@@ -361,6 +362,7 @@ class Emulator:
             from_id=sender.id,
             from_bot=sender.is_bot,
         )
+        chat.changes.append((msg.seq, msg.message_id))
         return msg
 
     def record_bot_message(self, bot: BotRec, msg: MsgRec, markup: Json | None) -> None:
@@ -386,12 +388,14 @@ class Emulator:
         msg.seq = self.events.emit(
             "edit", chat_id=msg.chat.id, bot_id=msg.chat.bot_id, message_id=msg.message_id
         )
+        msg.chat.changes.append((msg.seq, msg.message_id))
 
     def delete_message(self, msg: MsgRec) -> None:
         msg.deleted = True
         msg.seq = self.events.emit(
             "delete", chat_id=msg.chat.id, bot_id=msg.chat.bot_id, message_id=msg.message_id
         )
+        msg.chat.changes.append((msg.seq, msg.message_id))
 
     def next_media_group_id(self) -> str:
         return str(13_000_000_000_000_000 + next(self._media_group_seq))
@@ -478,8 +482,9 @@ class Emulator:
             self._enqueue(bot, "message", msg.api(bot.id, self.files))
             return [bot.id]
         delivered = []
-        for user_id, member in chat.members.items():
-            bot = self.bots.get(user_id)
+        for bot_id in chat.bot_ids:
+            bot = self.bots.get(bot_id)
+            member = chat.members[bot_id]
             if bot is None or not member.present or not self._bot_sees(bot, member, msg):
                 continue
             self._enqueue(bot, "message", msg.api(bot.id, self.files))
@@ -537,6 +542,8 @@ class Emulator:
         actor = by or user
         old_api = chat_member_api(user, old, chat.type)
         chat.members[user.id] = new
+        if user.is_bot:
+            chat.bot_ids.add(user.id)
         new_api = chat_member_api(user, new, chat.type)
         change = {
             "chat": chat.api(),
@@ -548,7 +555,8 @@ class Emulator:
         target_bot = self.bots.get(user.id)
         if target_bot is not None:
             self._enqueue(target_bot, "my_chat_member", change)
-        for other_id, member in chat.members.items():
+        for other_id in chat.bot_ids:
+            member = chat.members[other_id]
             other = self.bots.get(other_id)
             if (
                 other is not None
@@ -647,6 +655,9 @@ class Emulator:
             created=self.clock(),
         )
         self.callbacks[query_id] = record
+        if len(self.callbacks) > _MAX_CALLBACKS:
+            # Telegram forgets queries after a while too; this bounds memory in long benchmarks.
+            del self.callbacks[next(iter(self.callbacks))]
         self.counters.callback_queries += 1
         self._enqueue(bot, "callback_query", payload)
         self.events.emit(
