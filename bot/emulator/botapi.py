@@ -1009,7 +1009,7 @@ async def send_chat_action(api: BotApi, bot: BotRec, p: Params) -> bool:
 )
 async def copy_message(api: BotApi, bot: BotRec, p: Params) -> Json:
     chat = _target_chat(api, bot, p)
-    source_chat = api.emu.chat_for_bot(bot, p.raw("from_chat_id", required=True))
+    source_chat = api.emu.chat_for_bot(bot, p.raw("from_chat_id", required=True), writing=False)
     api.emu.ensure_can_read(bot, source_chat)
     message_id = p.int("message_id", required=True)
     source = source_chat.messages.get(message_id) if message_id is not None else None
@@ -1148,7 +1148,7 @@ async def edit_message_reply_markup(api: BotApi, bot: BotRec, p: Params) -> Json
 
 @api_method("deleteMessage", "chat_id", "message_id")
 async def delete_message(api: BotApi, bot: BotRec, p: Params) -> bool:
-    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True))
+    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True), writing=False)
     api.emu.ensure_can_read(bot, chat)
     message_id = p.int("message_id", required=True)
     msg = chat.messages.get(message_id or 0)
@@ -1205,14 +1205,14 @@ async def get_file(api: BotApi, bot: BotRec, p: Params) -> Json:
 
 @api_method("getChat", "chat_id")
 async def get_chat(api: BotApi, bot: BotRec, p: Params) -> Json:
-    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True))
+    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True), writing=False)
     api.emu.ensure_can_read(bot, chat)
     return chat.full_info()
 
 
 @api_method("getChatMember", "chat_id", "user_id")
 async def get_chat_member(api: BotApi, bot: BotRec, p: Params) -> Json:
-    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True))
+    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True), writing=False)
     api.emu.ensure_can_read(bot, chat)
     user_id = p.int("user_id", required=True)
     user = api.emu.users.get(user_id or 0)
@@ -1229,7 +1229,7 @@ async def get_chat_member(api: BotApi, bot: BotRec, p: Params) -> Json:
 
 @api_method("getChatAdministrators", "chat_id", "return_bots")
 async def get_chat_administrators(api: BotApi, bot: BotRec, p: Params) -> list[Json]:
-    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True))
+    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True), writing=False)
     api.emu.ensure_can_read(bot, chat)
     if chat.type == "private":
         raise bad_request("there are no administrators in the private chat")
@@ -1247,7 +1247,7 @@ async def get_chat_administrators(api: BotApi, bot: BotRec, p: Params) -> list[J
 
 @api_method("leaveChat", "chat_id")
 async def leave_chat(api: BotApi, bot: BotRec, p: Params) -> bool:
-    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True))
+    chat = api.emu.chat_for_bot(bot, p.raw("chat_id", required=True), writing=False)
     if chat.type == "private":
         raise bad_request("chat member status can't be changed in private chats")
     member = chat.members.get(bot.id)

@@ -252,8 +252,11 @@ class Emulator:
             chat = self.private_chat(bot, self.users[chat_id])
         return chat
 
-    def chat_for_bot(self, bot: BotRec, raw: Any) -> ChatRec:
-        """Resolve a Bot API ``chat_id`` for ``bot``; 400 "chat not found" like Telegram."""
+    def chat_for_bot(self, bot: BotRec, raw: Any, writing: bool = True) -> ChatRec:
+        """Resolve a Bot API ``chat_id`` for ``bot``; 400 "chat not found" like Telegram.
+
+        Writing to a known person who never started the bot is a 403 instead.
+        """
         if isinstance(raw, str):
             text = raw.strip()
             if text.startswith("@"):
@@ -271,7 +274,7 @@ class Emulator:
             chat = self.groups.get(raw)
         else:
             chat = self.private.get((bot.id, raw))
-            if chat is None and raw in self.users and not self.users[raw].is_bot:
+            if writing and chat is None and raw in self.users and not self.users[raw].is_bot:
                 raise self._forbidden("bot can't initiate conversation with a user")
         if chat is None:
             raise ApiError(400, "Bad Request: chat not found")
