@@ -193,12 +193,13 @@ async def test_group_limit_is_twenty_per_minute(bot: Bot, client: EmulatorClient
 
 
 async def test_global_limit_across_chats(bot: Bot, client: EmulatorClient):
-    users = [await _started_user(client, f"U{i}") for i in range(4)]
-    await client.set_limits(global_per_second=3)
-    for user_id in users[:3]:
+    users = [await _started_user(client, f"U{i}") for i in range(3)]
+    # Two per second: the third message within half a second must wait.
+    await client.set_limits(global_per_second=2)
+    for user_id in users[:2]:
         await bot.send_message(user_id, "broadcast")
     with pytest.raises(TelegramRetryAfter):
-        await bot.send_message(users[3], "broadcast")
+        await bot.send_message(users[2], "broadcast")
 
 
 async def test_blocked_user_gives_403(bot: Bot, client: EmulatorClient):
