@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -89,7 +90,12 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         sender_task = asyncio.create_task(rt.sender.run(stop), name="sender")
         scheduler_task = asyncio.create_task(Scheduler(rt.factory).run(stop), name="scheduler")
         polling = asyncio.create_task(
-            rt.dp.start_polling(rt.bot, handle_signals=False, close_bot_session=False),
+            rt.dp.start_polling(
+                rt.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=["message", "callback_query", "my_chat_member"],
+            ),
             name="polling",
         )
         stopper = asyncio.create_task(stop.wait())
@@ -107,3 +113,102 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
                 await rt.dp.stop_polling()
             await asyncio.gather(polling, sender_task, scheduler_task, return_exceptions=True)
             stopper.cancel()
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """The sender and the scheduler, without answering updates (production)."""
+    stop = stop or asyncio.Event()
+    async with runtime(settings) as rt:
+        await asyncio.gather(rt.sender.run(stop), Scheduler(rt.factory).run(stop))
+
+
+async def health(rt: Runtime) -> tuple[bool, dict[str, str]]:
+    report: dict[str, str] = {}
+    healthy = True
+    try:
+        async with rt.factory() as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        report["database"] = "ok"
+    except Exception as exc:
+        healthy = False
+        report["database"] = f"error: {type(exc).__name__}"
+    if rt.settings.redis_url:
+        try:
+            from redis.asyncio import Redis
+
+            client = Redis.from_url(rt.settings.redis_url)
+            try:
+                await client.ping()
+            finally:
+                await client.aclose()
+            report["redis"] = "ok"
+        except Exception as exc:
+            healthy = False
+            report["redis"] = f"error: {type(exc).__name__}"
+    else:
+        report["redis"] = "not configured"
+    return healthy, report
+
+
+async def run_webhook(
+    settings: Settings, *, stop: asyncio.Event | None = None, with_worker: bool = False
+) -> None:
+    """Serve Telegram's webhook (and /healthz); several of these may run behind a balancer."""
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    secret = settings.require_webhook_secret()
+    stop = stop or asyncio.Event()
+    async with runtime(settings) as rt:
+        app = web.Application()
+        SimpleRequestHandler(rt.dp, rt.bot, secret_token=secret).register(
+            app, path=settings.webhook_path
+        )
+        setup_application(app, rt.dp, bot=rt.bot)
+
+        async def healthz(_request: web.Request) -> web.Response:
+            healthy, report = await health(rt)
+            return web.json_response(report, status=200 if healthy else 503)
+
+        app.router.add_get("/healthz", healthz)
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+        await site.start()
+        log.info(
+            "webhook listening on %s:%s%s",
+            settings.webhook_host,
+            settings.webhook_port,
+            settings.webhook_path,
+        )
+        tasks = []
+        if with_worker:
+            tasks = [
+                asyncio.create_task(rt.sender.run(stop)),
+                asyncio.create_task(Scheduler(rt.factory).run(stop)),
+            ]
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def set_webhook(settings: Settings, *, drop_pending: bool = False) -> str:
+    if not settings.webhook_url:
+        from bot.config import ConfigError
+
+        raise ConfigError("WARDBOT_WEBHOOK_URL is not set: give the public HTTPS address.")
+    url = settings.webhook_url.rstrip("/") + settings.webhook_path
+    bot = create_bot(settings)
+    try:
+        await bot.set_webhook(
+            url,
+            secret_token=settings.require_webhook_secret(),
+            drop_pending_updates=drop_pending,
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+        )
+        await set_commands(bot)
+    finally:
+        await bot.session.close()
+    return url

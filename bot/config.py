@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     delivery_concurrency: int = Field(default=64, ge=1, le=1000)
     # Seconds before another worker may take over a message a dead worker was sending.
     delivery_lease: float = Field(default=120.0, ge=5)
+    # Webhook mode (`wardbot run --webhook`): the public HTTPS URL Telegram posts to,
+    # the secret Telegram sends back in a header, and where this process listens.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = 8000
 
     @field_validator("database_url")
     @classmethod
@@ -71,6 +78,15 @@ class Settings(BaseSettings):
                 "(expected digits, a colon, then 30 or more letters, digits, '-' or '_')."
             )
         return token
+
+    def require_webhook_secret(self) -> str:
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ConfigError(
+                "WARDBOT_WEBHOOK_SECRET must be set to 16-256 letters, digits, '-' or '_' "
+                "in webhook mode, so that only Telegram can post updates."
+            )
+        return secret
 
 
 def normalise_database_url(url: str) -> str:

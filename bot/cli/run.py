@@ -1,33 +1,92 @@
-"""wardbot run / migrate."""
+"""wardbot run / worker / webhook / migrate."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 
 import typer
 
 from bot.cli.app import app, console, run_async, settings
+from bot.config import Settings
 from bot.db import migrate as apply_migrations
 from bot.logs import configure
 
 
+def _until_signal(
+    main: Callable[[Settings, asyncio.Event], Awaitable[None]], cfg: Settings
+) -> Callable[[], Awaitable[None]]:
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(cfg, stop)
+
+    return go
+
+
 @app.command()
-def run() -> None:
-    """Start the bot with long polling (applies migrations first)."""
+def run(
+    webhook: bool = typer.Option(
+        False, "--webhook", help="Serve Telegram's webhook instead of long polling."
+    ),
+    with_worker: bool = typer.Option(
+        False, "--with-worker", help="With --webhook: also deliver and run deadlines here."
+    ),
+) -> None:
+    """Start the bot: long polling with delivery and deadlines, or a webhook server."""
+    from bot.app import run_polling, run_webhook
+
     cfg = settings()
     configure(cfg.log_level)
-    run_async(_run(cfg))
+    if webhook:
+        run_async(_until_signal(lambda c, s: run_webhook(c, stop=s, with_worker=with_worker), cfg))
+    else:
+        run_async(_until_signal(lambda c, s: run_polling(c, stop=s), cfg))
 
 
-async def _run(cfg) -> None:  # type: ignore[no-untyped-def]
-    from bot.app import run_polling
+@app.command()
+def worker() -> None:
+    """Deliver queued messages and run deadlines (votes, reminders, escalations)."""
+    from bot.app import run_worker
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await run_polling(cfg, stop=stop)
+    cfg = settings()
+    configure(cfg.log_level)
+    run_async(_until_signal(lambda c, s: run_worker(c, stop=s), cfg))
+
+
+@app.command()
+def webhook(
+    action: str = typer.Argument(..., help="set | delete | info"),
+    drop_pending: bool = typer.Option(False, help="With set/delete: drop queued updates."),
+) -> None:
+    """Register, remove or show the Telegram webhook (WARDBOT_WEBHOOK_URL)."""
+    from bot.app import set_webhook
+    from bot.telegram.factory import create_bot
+
+    cfg = settings()
+
+    async def go() -> str:
+        if action == "set":
+            return f"Webhook set to {await set_webhook(cfg, drop_pending=drop_pending)}"
+        bot = create_bot(cfg)
+        try:
+            if action == "delete":
+                await bot.delete_webhook(drop_pending_updates=drop_pending)
+                return "Webhook deleted; `wardbot run` can poll again."
+            if action == "info":
+                info = await bot.get_webhook_info()
+                return (
+                    f"url: {info.url or '—'}\npending updates: {info.pending_update_count}\n"
+                    f"last error: {info.last_error_message or '—'}"
+                )
+        finally:
+            await bot.session.close()
+        raise typer.BadParameter("use set, delete or info")
+
+    console.print(run_async(go))
 
 
 @app.command()
