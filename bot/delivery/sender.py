@@ -103,14 +103,27 @@ class Limits:
     concurrency: int = 64
     # Seconds a claim lasts before another sender may take the row over.
     lease: float = 120.0
-    # How long to gather tokens for one claim: fewer, larger claims at high rates.
-    gather: float = 0.05
+    # How long to gather tokens for one claim, and outcomes for one write: a few rows
+    # each rather than one transaction per message (default: scaled to the rate).
+    gather: float | None = None
     claim_max: int = 200
-    settle_interval: float = 0.05
+    settle_interval: float | None = None
 
     @property
     def group_interval(self) -> float:
         return 60.0 / self.group_per_minute
+
+    @property
+    def gather_seconds(self) -> float:
+        if self.gather is not None:
+            return self.gather
+        return min(0.25, max(0.05, 5 / self.per_second))
+
+    @property
+    def settle_seconds(self) -> float:
+        if self.settle_interval is not None:
+            return self.settle_interval
+        return min(0.25, max(0.05, 10 / self.per_second))
 
     @property
     def capacity(self) -> float:
@@ -402,7 +415,7 @@ class Sender:
             await self._slot_freed.wait()
         free = self.limits.concurrency - len(self._inflight)
         wanted = min(free, self.limits.claim_max, limit or self.limits.claim_max)
-        tokens = await self.bucket.take(wanted, self.limits.gather)
+        tokens = await self.bucket.take(wanted, self.limits.gather_seconds)
         rows = await self._claim(tokens)
         if len(rows) < tokens:
             self.bucket.give_back(tokens - len(rows))
@@ -677,7 +690,7 @@ class Sender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._outcome_added.wait(), timeout=0.5)
                 continue
-            await asyncio.sleep(self.limits.settle_interval)
+            await asyncio.sleep(self.limits.settle_seconds)
             try:
                 await self._flush_outcomes()
             except Exception:
