@@ -49,6 +49,11 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
+    # The new claim takes only rows with a due time; the old sender also took NULL.
+    op.execute(
+        "UPDATE delivery SET next_attempt_at = created_at "
+        "WHERE next_attempt_at IS NULL AND status = 'pending'"
+    )
 
 
 def downgrade() -> None:
