@@ -17,6 +17,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -210,13 +211,11 @@ def _list_line(number: int, view: NoticeView) -> str:
         marks.append(_("✏️ updated"))
     if view.read_at is not None:
         marks.append(_("✅ read"))
+    period = _("{start} to {end}").format(
+        start=format_date(view.notice.published_at), end=format_date(view.notice.expires_at)
+    )
     details = " · ".join(
-        [
-            esc(category_name(view.category)),
-            format_date(view.notice.published_at),
-            esc(publisher_name(view)),
-            *marks,
-        ]
+        [esc(category_name(view.category)), period, esc(publisher_name(view)), *marks]
     )
     return f"{number}. <b>{esc(view.notice.title)}</b>\n    {details}"
 
@@ -396,8 +395,6 @@ async def open_notice(
 
 
 async def _send_attachment(bot: Bot, session: AsyncSession, chat_id: int, stored: Any) -> None:
-    from aiogram.types import BufferedInputFile
-
     if stored.telegram_file_id:
         media: Any = stored.telegram_file_id
     else:
