@@ -186,9 +186,8 @@ async function openChat(chat) {
   $("messages").replaceChildren();
   saveLocation();
   for (const id of ["text", "send", "attach", "send-location"]) $(id).disabled = !chat;
-  $("chat-title").textContent = chat
-    ? `${chat.title}${chat.bot_username ? ` · @${chat.bot_username}` : ""}`
-    : "—";
+  const handle = chat?.bot_username && chat.bot_username !== chat.title && `@${chat.bot_username}`;
+  $("chat-title").textContent = chat ? [chat.title, handle].filter(Boolean).join(" · ") : "—";
   $("chat-status").textContent = "";
   renderKeyboard();
   if (!chat) return;
