@@ -32,6 +32,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 test: lint
+	scripts/ensure-chromium
 	$(BIN)/pytest
 
 format: install
