@@ -195,11 +195,13 @@ async function openChat(chat) {
   state.session = session;
   const chatId = chat.type === "private" ? state.person.id : chat.id;
   const query = chat.type === "private" ? `bot_id=${chat.bot_id}&` : "";
+  $("messages").setAttribute("aria-busy", "true");
   const first = await api(`/_control/chats/${chatId}/messages?${query}include_deleted=false`);
   if (state.session !== session) return;
   showMessages(first.messages);
   state.cursor = first.cursor;
   await refreshKeyboard();
+  $("messages").removeAttribute("aria-busy");
   pollEvents(session, chatId, query);
 }
 
