@@ -1,4 +1,4 @@
-# Everything a fresh machine with python3, git and make needs: `make test`, `make run`.
+# Everything a fresh machine with python3, git and make needs: `make demo`, `make test`.
 # Each target installs what it needs on first use (uv into .tools/, the project into .venv/).
 
 PYTHON ?= python3
@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 # Use the machine's Python; never download one.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint format i18n clean
+.PHONY: install demo run test lint format i18n clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,6 +23,9 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 	touch $@
 
 install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/wardbot demo
 
 run: install
 	$(BIN)/wardbot run
