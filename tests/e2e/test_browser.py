@@ -104,7 +104,7 @@ def demo(tmp_path: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
     env.update(PYTHONUNBUFFERED="1", HOME=str(tmp_path))
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "demo", "--port", str(port)],
+        [sys.executable, "-m", "bot", "demo", "--port", str(port), "--households", "5"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

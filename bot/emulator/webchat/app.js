@@ -10,6 +10,7 @@ const PERSONAS = [
   ["leader", "Tổ trưởng", "Group leader"],
   ["officer", "Cán bộ", "Officer"],
   ["admin", "Quản trị", "Admin"],
+  ["inspector", "Thanh tra nhân dân", "People's inspector"],
 ];
 // Bỉm Sơn, Thanh Hóa: a sensible point inside the sample ward.
 const DEFAULT_POINT = { latitude: 20.0806, longitude: 105.8611 };
