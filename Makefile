@@ -37,6 +37,7 @@ lint: install
 # The whole suite (SQLite, and PostgreSQL where it answers), then the end-to-end journeys
 # again in the province shape: PostgreSQL, Redis, two webhook workers and a worker.
 test: lint
+	scripts/ensure-chromium
 	$(BIN)/pytest
 	WARDBOT_E2E_MODE=production $(BIN)/pytest -q tests/e2e \
 		--ignore=tests/e2e/test_demo.py --ignore=tests/e2e/test_browser.py
