@@ -6,6 +6,15 @@ from bot.models.files import StoredFile
 from bot.models.fsm import FsmRecord
 from bot.models.people import ChannelAccount, Household, Person, Resident, RosterEntry
 from bot.models.roles import Invite, Role, RoleGrant
+from bot.models.tickets import (
+    OPEN_STATUSES,
+    Ticket,
+    TicketAttachment,
+    TicketDigest,
+    TicketEvent,
+    TicketSequence,
+    TicketStatus,
+)
 from bot.models.wards import (
     NoticeCategory,
     Office,
@@ -33,8 +42,15 @@ __all__ = [
     "Role",
     "RoleGrant",
     "RosterEntry",
+    "OPEN_STATUSES",
     "StoredFile",
+    "Ticket",
+    "TicketAttachment",
     "TicketCategory",
+    "TicketDigest",
+    "TicketEvent",
+    "TicketSequence",
+    "TicketStatus",
     "TicketType",
     "Ward",
 ]
