@@ -466,7 +466,7 @@ async def test_transfer_to_another_office(session: AsyncSession, ward: Ward) -> 
     await tickets.claim(session, police, ticket.id)  # type: ignore[arg-type]
     cards = await deliveries(session, "ticket.card")
     assert cards[-1].person_id == police.person_id
-    event = [e for e in await tickets.history(session, ticket.id) if e.kind == "transferred"][0]  # type: ignore[arg-type]
+    event = next(e for e in await tickets.history(session, ticket.id) if e.kind == "transferred")  # type: ignore[arg-type]
     assert event.data == {"from_office_id": previous, "to_office_id": ca.id}
 
 

@@ -26,6 +26,7 @@ from bot.models.wards import (
 )
 
 __all__ = [
+    "OPEN_STATUSES",
     "AuditEntry",
     "ChannelAccount",
     "Delivery",
@@ -42,7 +43,6 @@ __all__ = [
     "Role",
     "RoleGrant",
     "RosterEntry",
-    "OPEN_STATUSES",
     "StoredFile",
     "Ticket",
     "TicketAttachment",
