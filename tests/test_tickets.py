@@ -42,7 +42,7 @@ def set_now(moment: datetime) -> None:
 
 def at_local(day: date, hour: int = 10) -> datetime:
     # Hà Nội is UTC+7 all year.
-    return datetime(day.year, day.month, day.day, hour - 7, 0, tzinfo=UTC)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(hours=hour - 7)
 
 
 async def category(session: AsyncSession, code: str = "ha-tang") -> TicketCategory:

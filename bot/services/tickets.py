@@ -579,7 +579,8 @@ def is_head(actor: Actor, ticket: Ticket) -> bool:
 
 
 async def _load(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Ward, TicketTypeRule]:
-    ticket = await session.get(Ticket, ticket_id)
+    # Always read the row afresh: a scheduler in another process may have changed it.
+    ticket = await session.get(Ticket, ticket_id, populate_existing=True)
     if ticket is None:
         raise NotFound()
     ward = await session.get(Ward, ticket.ward_id)
@@ -859,7 +860,7 @@ async def close(session: AsyncSession, actor: Actor, ticket_id: int) -> Ticket:
 
 async def own_ticket(session: AsyncSession, actor: Actor, ticket_id: int) -> Ticket:
     """A ticket the actor filed; any other is "not found", so ids reveal nothing."""
-    ticket = await session.get(Ticket, ticket_id)
+    ticket = await session.get(Ticket, ticket_id, populate_existing=True)
     if ticket is None or actor.person_id is None or ticket.person_id != actor.person_id:
         raise NotFound()
     return ticket
@@ -1405,3 +1406,68 @@ async def export_rows(session: AsyncSession, ward_id: int) -> list[dict[str, Any
             }
         )
     return result
+
+
+# --- for the messenger layers -------------------------------------------------------------
+
+
+async def authorize_staff(session: AsyncSession, actor: Actor, ticket_id: int) -> Ticket:
+    """Refuse anyone who is not an officer or head of the ticket's office."""
+    ticket, _ward, _rule = await _staff_ticket(session, actor, ticket_id)
+    return ticket
+
+
+@dataclass
+class TicketView:
+    ticket: Ticket
+    ward: Ward
+    rule: TicketTypeRule
+    category: TicketCategory
+    office: Office
+    group: ResidentialGroup | None
+    officer: Person | None
+
+    @property
+    def today(self) -> date:
+        return ward_today(self.ward)
+
+
+async def view(session: AsyncSession, ticket: Ticket) -> TicketView:
+    ward = await session.get(Ward, ticket.ward_id)
+    category = await session.get(TicketCategory, ticket.category_id)
+    office = await session.get(Office, ticket.office_id)
+    assert ward is not None and category is not None and office is not None
+    group = await session.get(ResidentialGroup, ticket.group_id) if ticket.group_id else None
+    officer = (
+        await session.get(Person, ticket.assigned_officer_id)
+        if ticket.assigned_officer_id
+        else None
+    )
+    return TicketView(ticket, ward, rule_for(ward, ticket.type), category, office, group, officer)
+
+
+async def office_names(session: AsyncSession, ward_id: int) -> dict[int, str]:
+    rows = (await session.exec(select(Office).where(Office.ward_id == ward_id))).all()
+    return {row.id: row.name for row in rows}  # type: ignore[misc]
+
+
+async def card_messages(session: AsyncSession, ticket_id: int) -> list[tuple[str, int, int]]:
+    """Where the ticket's cards were posted in group chats: (chat, message, office)."""
+    from bot.models import Delivery, DeliveryStatus
+
+    rows = (
+        await session.exec(
+            select(Delivery).where(
+                Delivery.kind == "ticket.card",
+                Delivery.ref_type == "ticket",
+                Delivery.ref_id == ticket_id,
+                col(Delivery.is_group),
+                Delivery.status == DeliveryStatus.SENT,
+                col(Delivery.external_message_id).is_not(None),
+            )
+        )
+    ).all()
+    return [
+        (row.chat_id, int(row.external_message_id), int(row.params.get("office_id") or 0))  # type: ignore[arg-type]
+        for row in rows
+    ]
