@@ -1317,14 +1317,25 @@ async def _show_detail(
 # ============================================================================================
 
 
-async def _attachments(session: AsyncSession, ticket_id: int, event_id: int) -> list[Attachment]:
+async def _attachments(
+    session: AsyncSession, ticket: Ticket, event_id: int, *, rename: bool = False
+) -> list[Attachment]:
+    """The files of one step. ``rename``: for the office, named after the ticket, since a
+    resident's file name ("CCCD_Nguyen_Van_A.pdf") may say who they are."""
     result = []
-    for att in await tickets.attachments(session, ticket_id, event_id=event_id):
+    for n, att in enumerate(
+        await tickets.attachments(session, ticket.id, event_id=event_id),  # type: ignore[arg-type]
+        start=1,
+    ):
         stored = await files.get(session, att.file_id)  # type: ignore[arg-type]
+        filename = stored.filename
+        if rename:
+            suffix = filename.rsplit(".", 1)[-1][:8] if "." in filename else "bin"
+            filename = f"{ticket.code}-{n}.{suffix}"
         result.append(
             Attachment(
                 kind="photo" if att.kind == "photo" else "document",
-                filename=stored.filename,
+                filename=filename,
                 stored_file_id=stored.id,
             )
         )
@@ -1347,7 +1358,7 @@ async def render_card(session: AsyncSession, row: Delivery) -> Outgoing | None:
     return Outgoing(
         text=await card_text(session, ticket, None),
         markup=card_buttons(ticket, v.rule, private=not row.is_group),
-        attachments=await _attachments(session, ticket.id, filed.id),  # type: ignore[arg-type]
+        attachments=await _attachments(session, ticket, filed.id, rename=True),  # type: ignore[arg-type]
     )
 
 
@@ -1385,7 +1396,7 @@ async def render_update(session: AsyncSession, row: Delivery) -> Outgoing | None
     markup = None
     attachments: list[Attachment] = []
     if event.kind == "answered":
-        attachments = await _attachments(session, ticket.id, event.id)  # type: ignore[arg-type]
+        attachments = await _attachments(session, ticket, event.id)  # type: ignore[arg-type]
         if ticket.status == TicketStatus.ANSWERED:
             text += "\n\n" + _(
                 "How satisfied are you with this answer? If it does not settle the matter, "
@@ -1436,7 +1447,7 @@ async def render_note(session: AsyncSession, row: Delivery) -> Outgoing | None:
     return Outgoing(
         text=text,
         markup=markup,
-        attachments=await _attachments(session, ticket.id, event.id),  # type: ignore[arg-type]
+        attachments=await _attachments(session, ticket, event.id, rename=True),  # type: ignore[arg-type]
     )
 
 
