@@ -48,3 +48,5 @@ def configure(level: str = "INFO", *, json: bool | None = None) -> None:
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     # aiogram logs every update at INFO; that is noise for a ward officer.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    # Alembic describes each plugin it loads at INFO on every start.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -34,8 +34,15 @@ class Moving(StatesGroup):
 @router.message(menu_button("settings"))
 @router.message(Command("settings"))
 async def show(message: Message, session: AsyncSession, actor: Actor, state: FSMContext) -> None:
-    person = actor.require_person()
     await state.clear()
+    if actor.person is None:
+        # Someone who left presses a button of their old keyboard.
+        await message.answer(
+            _("You are not registered yet. Send /start to register."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+        return
+    person = actor.person
     lines = [_("⚙️ <b>Settings</b>"), _("Name: {name}").format(name=esc(person.full_name or "—"))]
     lines.append(_("Phone: {phone}").format(phone=mask_phone(person.phone)))
     if actor.resident is not None:

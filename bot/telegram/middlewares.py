@@ -6,6 +6,7 @@ actor is loaded from it, then the locale is taken from the actor.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +16,7 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update, User
@@ -114,3 +116,31 @@ class CommitBeforeSpeaking(BaseRequestMiddleware):
         if session is not None and session.in_transaction():
             await session.commit()
         return await make_request(bot, method)
+
+
+class RetryAfterFloodControl(BaseRequestMiddleware):
+    """A direct reply that hits flood control waits as Telegram asks and tries again.
+
+    Only inside an update: the person is waiting for this answer. The sender handles 429
+    itself (it reschedules the row instead of holding a worker), so it is left alone.
+    """
+
+    def __init__(self, attempts: int = 3, longest_wait: float = 10.0) -> None:
+        self.attempts = attempts
+        self.longest_wait = longest_wait
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        for attempt in range(self.attempts):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                last = attempt == self.attempts - 1
+                if last or current_session.get() is None or exc.retry_after > self.longest_wait:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")

@@ -1,0 +1,141 @@
+"""Runs the real bot, as in production, against the Bot API emulator.
+
+The emulator runs in a thread of the test process (its own event loop); the bot runs
+as a separate process (`python -m bot run`, long polling) with its own database.
+Tests act only as people do: through the emulator's control API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.db import create_engine, migrate_sync, session_factory
+from bot.emulator import BotSpec, EmulatorLimits, start_emulator
+from bot.emulator.server import RunningEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def make_token(bot_id: int = 7012345678) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return f"{bot_id}:AA" + "".join(secrets.choice(alphabet) for _ in range(33))
+
+
+class EmulatorThread:
+    """The emulator on its own event loop, so it serves while tests and the bot run."""
+
+    def __init__(self, bots: list[BotSpec], limits: EmulatorLimits | None = None) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.running: RunningEmulator = self.call(start_emulator(bots=bots, limits=limits))
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    @property
+    def base_url(self) -> str:
+        return self.running.base_url
+
+    def stop(self) -> None:
+        self.call(self.running.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+
+@dataclass
+class BotProcess:
+    """`python -m bot run` with the given settings; logs kept for inspection."""
+
+    env: dict[str, str]
+    log_path: Path
+    args: list[str] = field(default_factory=lambda: ["run"])
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, ready_text: str = "wardbot is running", timeout: float = 60) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
+        full_env.update(self.env)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", *self.args],
+            cwd=ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the bot exited early:\n{self.log_since(offset)}")
+            if ready_text in self.log_since(offset):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"the bot did not start in {timeout}s:\n{self.log_since(offset)}")
+
+    def log_since(self, offset: int = 0) -> str:
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as fh:
+            fh.seek(offset)
+            return fh.read().decode("utf-8", errors="replace")
+
+    def stop(self, timeout: float = 20) -> int | None:
+        """SIGTERM, as a service manager does; waits for a clean exit."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: the crash a power cut causes."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def prepare_database(url: str, ward_file: Path = ROOT / "examples" / "ward.yaml") -> None:
+    from bot.services.wards import load_ward_file
+
+    migrate_sync(url)
+
+    async def load() -> None:
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session:
+                await load_ward_file(session, ward_file)
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(load())
+
+
+async def run_db(url: str, work: Any) -> Any:
+    """``await work(session)`` against the bot's database, committed (test setup)."""
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
