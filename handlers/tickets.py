@@ -422,7 +422,11 @@ async def _ask_anonymity(
     await message.answer(_("Thank you."), reply_markup=cancel_keyboard())
     if not rule.anonymous_allowed and data["type"] != TicketType.TO_CAO:
         await state.update_data(anonymous=False)
-        await message.answer(_("A complaint is sent with your name, as the law requires."))
+        await message.answer(
+            _("A {type} is sent with your name, as the law requires.").format(
+                type=type_name(data["type"]).lower()
+            )
+        )
         await _ask_confirm(message, state)
         return
     await state.set_state(Filing.anonymity)

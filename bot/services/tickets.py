@@ -1172,11 +1172,17 @@ class Escalation:
 
 async def due_escalations(session: AsyncSession, now: datetime) -> list[Escalation]:
     """Open late tickets and the level each should now be at, where it is not yet."""
+    bound = (now + timedelta(days=1)).date()
     rows = (
         await session.exec(
             select(Ticket, Ward)
             .join(Ward, col(Ward.id) == Ticket.ward_id)
-            .where(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.escalation_level) < 2)
+            .where(
+                col(Ticket.status).in_(OPEN_STATUSES),
+                col(Ticket.escalation_level) < 2,
+                # No ward is a day ahead of UTC: tickets due later cannot be late yet.
+                (col(Ticket.due_on) < bound) | (col(Ticket.accept_due_on) < bound),
+            )
         )
     ).all()
     result = []

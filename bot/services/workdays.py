@@ -27,6 +27,7 @@ def _calendar(year: int) -> holidays.HolidayBase:
     return holidays.country_holidays("VN", years=year)
 
 
+@lru_cache(maxsize=8192)
 def is_working_day(day: date) -> bool:
     """Monday to Friday, or a make-up Saturday, and not a public holiday."""
     return bool(_calendar(day.year).is_working_day(day))

@@ -284,3 +284,81 @@ async def test_a_late_ticket_escalates_once(
             m for m in await client.messages(head["id"]) if "đã quá hạn" in (m.get("text") or "")
         ]
         assert len(warnings) == 1
+
+
+async def test_transfer_ask_for_more_answer_and_reopen(
+    stack: Stack, people: EmulatorClient
+) -> None:
+    clerk = await new_person(people, "Vinh", "Khổng Văn")
+    await become(people, clerk, stack.database_url, Role.OFFICER, office="VP")
+    justice = await new_person(people, "Xuân", "Đinh Thị")
+    await become(people, justice, stack.database_url, Role.OFFICER, office="TPHT")
+    office_chat_vp = await office_chat(people, clerk, "Văn phòng", "Văn phòng UBND")
+    # The clerk sits in the justice office's chat too, as colleagues often do.
+    office_chat_tp = await office_chat(
+        people, justice, "Tư pháp", "Tư pháp - Hộ tịch", members=[clerk["id"]]
+    )
+    resident = await new_person(people, "Yến", "Lâm Thị")
+    await register(people, resident, group="Khu phố 6", name="Lâm Thị Yến")
+    uid = resident["id"]
+    await start_ticket(
+        people, resident, "Kiến nghị", "Lĩnh vực khác", "Đề nghị cấp lại bản sao giấy khai sinh."
+    )
+    code, _done = await finish_ticket(people, resident)
+
+    card = await people.wait_for_message(office_chat_vp["id"], card_of(code), timeout=WAIT)
+    await press(people, clerk, card, "Chuyển")
+    offices = await people.wait_for_message(
+        office_chat_vp["id"],
+        lambda m: (
+            m["message_id"] == card["message_id"]
+            and any("Tư pháp" in b["text"] for b in buttons(m))
+        ),
+        timeout=WAIT,
+    )
+    await press(people, clerk, offices, "Tư pháp")
+    await people.wait_for_message(clerk["id"], "Nhập lý do chuyển", timeout=WAIT)
+    await people.send_text(clerk["id"], "Việc hộ tịch thuộc bộ phận Tư pháp")
+    await people.wait_for_message(clerk["id"], "Đã chuyển", timeout=WAIT)
+    await people.wait_for_message(
+        office_chat_vp["id"],
+        lambda m: m["message_id"] == card["message_id"] and "đã được chuyển tới" in m["text"],
+        timeout=WAIT,
+    )
+    await people.wait_for_message(uid, "đã được chuyển tới Tư pháp", timeout=WAIT)
+
+    moved = await people.wait_for_message(office_chat_tp["id"], card_of(code), timeout=WAIT)
+    # The office that gave it away can no longer act on it.
+    stale = await press(people, clerk, moved, "Nhận xử lý")
+    assert "Chỉ cán bộ" in (await people.callback_answer(stale))["text"]
+
+    await press(people, justice, moved, "Yêu cầu bổ sung")
+    await people.wait_for_message(justice["id"], "Nhập nội dung đề nghị", timeout=WAIT)
+    await people.send_text(justice["id"], "Vui lòng cho biết năm sinh và nơi đăng ký khai sinh.")
+    asked = await people.wait_for_message(uid, "đề nghị bạn bổ sung", timeout=WAIT)
+    await press(people, resident, asked, "Bổ sung thông tin")
+    await people.wait_for_message(uid, "Hãy nhập thông tin bổ sung", timeout=WAIT)
+    await people.send_text(uid, "Sinh năm 1990, đăng ký tại phường Ba Đình.")
+    noted = await people.wait_for_message(uid, "Đã ghi nhận", timeout=WAIT)
+    await press(people, resident, noted, "Gửi")
+    await people.wait_for_message(uid, "Đã gửi tới bộ phận", timeout=WAIT)
+    await people.wait_for_message(justice["id"], "Sinh năm 1990", timeout=WAIT)
+
+    await press(people, justice, moved, "Trả lời")
+    await people.wait_for_message(justice["id"], "Nhập nội dung trả lời", timeout=WAIT)
+    await people.send_text(justice["id"], "Mời bà đến bộ phận một cửa nhận bản sao vào thứ Hai.")
+    choose = await people.wait_for_message(justice["id"], "Đã ghi nhận", timeout=WAIT)
+    await press(people, justice, choose, "Gửi người dân")
+    answered = await people.wait_for_message(uid, "đã trả lời", timeout=WAIT)
+    await press(people, resident, answered, "Chưa hài lòng")
+    await people.wait_for_message(uid, "Vì sao bạn chưa hài lòng", timeout=WAIT)
+    await people.send_text(uid, "Tôi không thể đến vào thứ Hai, đề nghị gửi qua bưu điện.")
+    reopened = await people.wait_for_message(uid, "đã được mở lại", timeout=WAIT)
+    assert code in reopened["text"]
+    await people.wait_for_message(justice["id"], "chưa hài lòng và đã mở lại", timeout=WAIT)
+    again = await people.wait_for_message(
+        office_chat_tp["id"],
+        lambda m: m["message_id"] == moved["message_id"] and "Đang xử lý" in m["text"],
+        timeout=WAIT,
+    )
+    assert any("Hoàn thành" in b["text"] for b in buttons(again))
