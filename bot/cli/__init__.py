@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.cli import backup, demo, roles, run, wards  # noqa: F401  (register their commands)
+from bot.cli import backup, demo, roles, run, tickets, wards  # noqa: F401  (register their commands)
 from bot.cli.app import app
 
 

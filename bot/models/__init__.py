@@ -6,6 +6,15 @@ from bot.models.files import StoredFile
 from bot.models.fsm import FsmRecord
 from bot.models.people import ChannelAccount, Household, Person, Resident, RosterEntry
 from bot.models.roles import Invite, Role, RoleGrant
+from bot.models.tickets import (
+    OPEN_STATUSES,
+    Ticket,
+    TicketAttachment,
+    TicketDigest,
+    TicketEvent,
+    TicketSequence,
+    TicketStatus,
+)
 from bot.models.wards import (
     NoticeCategory,
     Office,
@@ -17,6 +26,7 @@ from bot.models.wards import (
 )
 
 __all__ = [
+    "OPEN_STATUSES",
     "AuditEntry",
     "ChannelAccount",
     "Delivery",
@@ -34,7 +44,13 @@ __all__ = [
     "RoleGrant",
     "RosterEntry",
     "StoredFile",
+    "Ticket",
+    "TicketAttachment",
     "TicketCategory",
+    "TicketDigest",
+    "TicketEvent",
+    "TicketSequence",
+    "TicketStatus",
     "TicketType",
     "Ward",
 ]
