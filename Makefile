@@ -1,4 +1,4 @@
-# Everything a fresh machine with python3, git and make needs: `make test`, `make run`.
+# Everything a fresh machine with python3, git and make needs: `make demo`, `make test`.
 # Each target installs what it needs on first use (uv into .tools/, the project into .venv/).
 
 PYTHON ?= python3
@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 # Use the machine's Python; never download one.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint format i18n clean
+.PHONY: install demo run test lint format i18n clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +24,9 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
+demo: install
+	$(BIN)/wardbot demo
+
 run: install
 	$(BIN)/wardbot run
 
@@ -31,8 +34,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The whole suite (SQLite, and PostgreSQL where it answers), then the end-to-end journeys
+# again in the province shape: PostgreSQL, Redis, two webhook workers and a worker.
 test: lint
+	scripts/ensure-chromium
 	$(BIN)/pytest
+	WARDBOT_E2E_MODE=production $(BIN)/pytest -q tests/e2e \
+		--ignore=tests/e2e/test_demo.py --ignore=tests/e2e/test_browser.py
 
 format: install
 	$(BIN)/ruff check --fix .

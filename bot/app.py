@@ -119,6 +119,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
     """The sender and the scheduler, without answering updates (production)."""
     stop = stop or asyncio.Event()
     async with runtime(settings) as rt:
+        log.info("wardbot worker is running: delivery and deadlines")
         await asyncio.gather(rt.sender.run(stop), Scheduler(rt.factory).run(stop))
 
 

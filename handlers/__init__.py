@@ -11,7 +11,16 @@ from aiogram import F, Router
 
 def build_router() -> Router:
     # Imported here so that importing ``handlers`` does not pull in every feature.
-    from handlers import chats, households, menu, notices, profile, registration, roles
+    from handlers import (
+        chats,
+        households,
+        menu,
+        notices,
+        profile,
+        registration,
+        roles,
+        tickets,
+    )
 
     root = Router(name="root")
 
@@ -27,6 +36,7 @@ def build_router() -> Router:
         households.router,
         profile.router,
         notices.router,
+        tickets.router,
         menu.fallback,
     )
 
@@ -34,6 +44,7 @@ def build_router() -> Router:
     groups.message.filter(F.chat.type.in_({"group", "supergroup"}))
     groups.callback_query.filter(F.message.chat.type.in_({"group", "supergroup"}))
     # Features that act in group chats (e.g. ticket cards in an office's chat) go here.
+    groups.include_routers(tickets.group_router)
 
     # Chat membership (the bot added to a group, blocked in private) and /link.
     root.include_routers(private, groups, chats.router, menu.stale)

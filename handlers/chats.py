@@ -30,7 +30,17 @@ from handlers.keyboards import esc
 
 router = Router(name="chats")
 
-PRIVATE_COMMANDS = ("start", "menu", "help", "settings", "households", "cancel")
+PRIVATE_COMMANDS = (
+    "start",
+    "menu",
+    "help",
+    "settings",
+    "households",
+    "cancel",
+    "feedback",
+    "mytickets",
+    "tickets",
+)
 
 
 class LinkPick(CallbackData, prefix="ln"):

@@ -16,7 +16,14 @@ from bot.services import profile, registration, wards
 from bot.services.people import Actor, clean_text, mask_phone
 from handlers.keyboards import Page, esc
 from handlers.menu import main_menu, menu_button, status_line
-from handlers.registration import GroupPick, LanguagePick, group_keyboard, language_keyboard
+from handlers.registration import (
+    GroupPick,
+    LanguagePick,
+    group_keyboard,
+    language_keyboard,
+    picked_group,
+    turn_group_page,
+)
 
 router = Router(name="profile")
 
@@ -103,24 +110,14 @@ async def ask_group(
 async def group_page(
     query: CallbackQuery, callback_data: Page, session: AsyncSession, state: FSMContext
 ) -> None:
-    ward_id = (await state.get_data()).get("ward_id")
-    if ward_id != callback_data.ref:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
-    await query.message.edit_reply_markup(
-        reply_markup=await group_keyboard(session, ward_id, callback_data.page)
-    )  # type: ignore[union-attr]
-    await query.answer()
+    await turn_group_page(query, callback_data, session, state)
 
 
 @router.callback_query(Moving.group, GroupPick.filter())
 async def chose_group(
     query: CallbackQuery, callback_data: GroupPick, session: AsyncSession, state: FSMContext
 ) -> None:
-    group = await wards.get_group(session, callback_data.group_id)
-    if group.ward_id != (await state.get_data()).get("ward_id") or not group.active:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
+    group = await picked_group(callback_data, session, state)
     await state.update_data(group_id=group.id)
     await state.set_state(Moving.address)
     await query.answer()

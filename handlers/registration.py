@@ -20,9 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.delivery.render import Outgoing, renderer
 from bot.i18n import N_, _, all_translations, format_datetime, get_i18n
-from bot.models import Delivery
+from bot.models import Delivery, ResidentialGroup
 from bot.services import registration, wards
-from bot.services.errors import InvalidInput
+from bot.services.errors import InvalidInput, StaleButton
 from bot.services.people import Actor, clean_name, clean_text, ensure_person, set_language
 from bot.telegram.middlewares import CHANNEL
 from handlers.keyboards import Page, esc, page_slice, pager_row
@@ -185,28 +185,41 @@ async def _ask_group(
     )
 
 
-@router.callback_query(StateFilter(Registration.group), Page.filter(F.list == "groups"))
+async def turn_group_page(
+    query: CallbackQuery, page: Page, session: AsyncSession, state: FSMContext
+) -> None:
+    """Next/previous page of the group picker, in registration or when moving."""
+    ward_id = (await state.get_data()).get("ward_id")
+    if ward_id != page.ref:
+        raise StaleButton()
+    await query.message.edit_reply_markup(  # type: ignore[union-attr]
+        reply_markup=await group_keyboard(session, ward_id, page.page)
+    )
+    await query.answer()
+
+
+async def picked_group(
+    pick: GroupPick, session: AsyncSession, state: FSMContext
+) -> ResidentialGroup:
+    """The group chosen in the picker, if it belongs to the ward being browsed."""
+    group = await wards.get_group(session, pick.group_id)
+    if group.ward_id != (await state.get_data()).get("ward_id") or not group.active:
+        raise StaleButton()
+    return group
+
+
+@router.callback_query(Registration.group, Page.filter(F.list == "groups"))
 async def group_page(
     query: CallbackQuery, callback_data: Page, session: AsyncSession, state: FSMContext
 ) -> None:
-    ward_id = (await state.get_data()).get("ward_id")
-    if ward_id != callback_data.ref:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
-    await query.message.edit_reply_markup(  # type: ignore[union-attr]
-        reply_markup=await group_keyboard(session, ward_id, callback_data.page)
-    )
-    await query.answer()
+    await turn_group_page(query, callback_data, session, state)
 
 
 @router.callback_query(Registration.group, GroupPick.filter())
 async def chose_group(
     query: CallbackQuery, callback_data: GroupPick, session: AsyncSession, state: FSMContext
 ) -> None:
-    group = await wards.get_group(session, callback_data.group_id)
-    if group.ward_id != (await state.get_data()).get("ward_id") or not group.active:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
+    group = await picked_group(callback_data, session, state)
     await state.update_data(group_id=group.id, group_name=group.name)
     await state.set_state(Registration.name)
     await query.answer()

@@ -205,7 +205,7 @@ async def enqueue_chat(
     kind: str,
     chat: GroupChat,
     params: dict[str, Any] | None = None,
-    priority: int = Priority.BULK,
+    priority: int = Priority.PERSONAL,
     ref: tuple[str, int] | None = None,
     language: str = "vi",
     segment: int | None = None,

@@ -525,6 +525,10 @@ class EmulatorClient:
             return None
         return result["markup"]
 
+    async def user_chats(self, user_id: int) -> list[Json]:
+        """Where the person can write: a private chat per bot, then the groups they are in."""
+        return await self._call("GET", f"/_control/users/{user_id}/chats")
+
     async def events(
         self,
         since: int = 0,

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -109,6 +110,7 @@ class ControlApi:
             r("POST", "/_control/users/{user_id}/send_document", self.send_document),
             r("POST", "/_control/users/{user_id}/press", self.press),
             r("GET", "/_control/users/{user_id}/reply_keyboard", self.reply_keyboard),
+            r("GET", "/_control/users/{user_id}/chats", self.user_chats),
             r("POST", "/_control/press_many", self.press_many),
             r("POST", "/_control/groups", self.create_group),
             r("POST", "/_control/groups/{chat_id}/members", self.set_member),
@@ -543,6 +545,29 @@ class ControlApi:
             "buttons": [[b["text"] for b in row] for row in markup["keyboard"]] if markup else [],
         }
 
+    async def user_chats(self, request: web.Request) -> list[Json]:
+        """Where this person can write: a private chat with each bot, then their groups."""
+        user = self._user(request)
+        chats: list[Json] = []
+        for bot in self.emu.bots.values():
+            private = self.emu.private.get((bot.id, user.id))
+            chats.append(
+                {
+                    "id": user.id,
+                    "type": "private",
+                    "bot_id": bot.id,
+                    "title": bot.user.full_name,
+                    "bot_username": bot.user.username,
+                    "started": bool(private and private.messages),
+                    "blocked": bool(private and private.blocked),
+                }
+            )
+        for group in self.emu.groups.values():
+            member = group.members.get(user.id)
+            if member is not None and member.present:
+                chats.append({"id": group.id, "type": group.type, "title": group.title})
+        return chats
+
     async def callback_answer(self, request: web.Request) -> Json:
         timeout = float(request.query.get("timeout") or 0)
         record = await self.emu.wait_callback_answer(
@@ -588,4 +613,14 @@ class ControlApi:
             content_type = {"png": "image/png", "gif": "image/gif"}.get(
                 stored.file_path.rsplit(".", 1)[-1], "image/jpeg"
             )
-        return web.Response(body=stored.content, content_type=content_type)
+        headers = {
+            # A file_unique_id never names other bytes, so the browser may keep them.
+            "Cache-Control": "private, max-age=86400, immutable",
+            "X-Content-Type-Options": "nosniff",
+            # Bytes anyone uploaded are served from the web chat's origin: never let them run.
+            "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
+        }
+        if stored.kind != "photo":
+            name = stored.file_name or stored.file_path.rsplit("/", 1)[-1]
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        return web.Response(body=stored.content, content_type=content_type, headers=headers)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.emulator import static
 from bot.emulator.botapi import BotApi
 from bot.emulator.client import EmulatorClient
 from bot.emulator.control import ControlApi
@@ -40,7 +41,8 @@ def build_app(emu: Emulator) -> web.Application:
     app.router.add_route("*", "/bot{token}/{method}", bot_api.handle)
     app.router.add_get("/file/bot{token}/{path:.+}", bot_api.handle_file)
     app.router.add_routes(control.routes())
-    app.router.add_get("/", _index)
+    app.router.add_get("/_control/info", _info)
+    app.router.add_routes(static.routes())
 
     async def on_shutdown(app: web.Application) -> None:
         # Long polls would otherwise hold the shutdown for their whole timeout.
@@ -51,13 +53,14 @@ def build_app(emu: Emulator) -> web.Application:
     return app
 
 
-async def _index(request: web.Request) -> web.Response:
+async def _info(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "service": "wardbot Telegram Bot API emulator",
             "bot_api": "/bot<token>/<method>",
             "files": "/file/bot<token>/<file_path>",
             "control": "/_control/health",
+            "webchat": "/",
         }
     )
 

@@ -7,6 +7,15 @@ from bot.models.fsm import FsmRecord
 from bot.models.notices import Notice, NoticeAttachment, NoticeGroup, NoticeRead, NoticeRevision
 from bot.models.people import ChannelAccount, Household, Person, Resident, RosterEntry
 from bot.models.roles import Invite, Role, RoleGrant
+from bot.models.tickets import (
+    OPEN_STATUSES,
+    Ticket,
+    TicketAttachment,
+    TicketDigest,
+    TicketEvent,
+    TicketSequence,
+    TicketStatus,
+)
 from bot.models.wards import (
     NoticeCategory,
     Office,
@@ -18,6 +27,7 @@ from bot.models.wards import (
 )
 
 __all__ = [
+    "OPEN_STATUSES",
     "AuditEntry",
     "ChannelAccount",
     "Delivery",
@@ -40,7 +50,13 @@ __all__ = [
     "RoleGrant",
     "RosterEntry",
     "StoredFile",
+    "Ticket",
+    "TicketAttachment",
     "TicketCategory",
+    "TicketDigest",
+    "TicketEvent",
+    "TicketSequence",
+    "TicketStatus",
     "TicketType",
     "Ward",
 ]

@@ -39,3 +39,9 @@ class InvalidInput(DomainError):
 
 class Conflict(DomainError):
     default_message = __("This has already been done.")
+
+
+class StaleButton(DomainError):
+    """A button whose step is over, from an old message, or with forged data."""
+
+    default_message = __("This button is no longer valid.")

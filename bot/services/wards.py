@@ -76,6 +76,9 @@ class Limits(_Strict):
     ticket_text_max: int = Field(default=4000, ge=100, le=20000)
     attachments_max: int = Field(default=5, ge=0, le=10)
     attachment_max_mb: int = Field(default=10, ge=1, le=50)
+    # A late ticket goes to the office head at its deadline, and to the ward admin this
+    # many working days later if it is still open (0: both at once).
+    escalate_to_admin_after_days: int = Field(default=2, ge=0, le=30)
 
 
 def _default_ticket_types() -> dict[TicketType, TicketTypeRule]:

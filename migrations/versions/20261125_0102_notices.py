@@ -1,7 +1,7 @@
 """notices
 
 Revision ID: 0102
-Revises: 0101
+Revises: 0101, 0201
 Create Date: 2026-11-25 20:12:12.560718
 """
 
@@ -16,7 +16,8 @@ from sqlalchemy.dialects import postgresql
 import bot.models.base
 
 revision: str = "0102"
-down_revision: str | None = "0101"
+# Also joins the tickets branch (0201), so the history has one head again.
+down_revision: str | tuple[str, ...] | None = ("0101", "0201")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -139,3 +139,91 @@ async def run_db(url: str, work: Any) -> Any:
             return result
     finally:
         await engine.dispose()
+
+
+class RoundRobinProxy:
+    """Stands in for the load balancer in front of several webhook workers."""
+
+    def __init__(self, backends: list[str]) -> None:
+        self.backends = backends
+        self.hits = [0] * len(backends)
+        self._next = 0
+        self._runner: Any = None
+        self.port = 0
+
+    async def start(self) -> None:
+        import aiohttp
+        from aiohttp import web
+
+        session = aiohttp.ClientSession()
+
+        async def forward(request: web.Request) -> web.Response:
+            index = self._next % len(self.backends)
+            self._next += 1
+            self.hits[index] += 1
+            async with session.post(
+                self.backends[index] + request.path_qs,
+                data=await request.read(),
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+            ) as reply:
+                return web.Response(
+                    status=reply.status, body=await reply.read(), content_type=reply.content_type
+                )
+
+        async def close(_app: web.Application) -> None:
+            await session.close()
+
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", forward)
+        app.on_cleanup.append(close)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def create_postgres_database(admin_url: str) -> str:
+    """A fresh database on the test server; returns its URL."""
+    import uuid
+
+    import asyncpg
+
+    name = f"wardbot_e2e_{uuid.uuid4().hex[:10]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())

@@ -1,0 +1,100 @@
+"""`wardbot demo`: the whole product on one machine, with no token and no internet.
+
+A throwaway SQLite database with the sample ward and sample data, the Telegram Bot API
+emulator (with its web chat) on 127.0.0.1, and the real bot polling it. Ctrl-C stops
+everything and deletes the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT, ConfigError, Settings
+from bot.db import create_engine, migrate, session_factory
+from bot.emulator import BotSpec, start_emulator
+from bot.services.wards import get_ward_by_code, load_ward_file
+
+log = logging.getLogger(__name__)
+DEMO_USERNAME = "phuong_badinh_demo_bot"
+WARD_FILE = PROJECT_ROOT / "examples" / "ward.yaml"
+
+
+def make_token(bot_id: int = 7000000001) -> str:
+    """A token shaped like Telegram's; the emulator accepts whatever it was given."""
+    return f"{bot_id}:AA{secrets.token_urlsafe(33)[:33]}"
+
+
+def check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"Port {port} is already in use (another demo?). "
+                    f"Stop it, or run `wardbot demo --port {port + 10}`."
+                ) from None
+            raise
+
+
+async def run_demo(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    households_per_group: int = 30,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[str], None] = print,
+) -> None:
+    from bot.app import run_polling
+    from bot.demo.seed import seed
+
+    stop = stop or asyncio.Event()
+    check_port(host, port)
+    workdir = Path(tempfile.mkdtemp(prefix="wardbot-demo-"))
+    emulator = None
+    try:
+        url = f"sqlite+aiosqlite:///{workdir / 'demo.db'}"
+        await migrate(url)
+        token = make_token()
+        emulator = await start_emulator(
+            bots=[BotSpec(token, username=DEMO_USERNAME, first_name="Phường Ba Đình")],
+            host=host,
+            port=port,
+        )
+        engine = create_engine(url)
+        try:
+            async with session_factory(engine)() as session, emulator.client() as people:
+                await load_ward_file(session, WARD_FILE, actor="demo")
+                ward = await get_ward_by_code(session, "BADINH")
+                await seed(session, ward, people, int(token.split(":")[0]), households_per_group)
+                await session.commit()
+        finally:
+            await engine.dispose()
+        settings = Settings(
+            telegram_token=token,
+            telegram_api_url=emulator.base_url,
+            database_url=url,
+            bot_username=DEMO_USERNAME,
+            delivery_poll_interval=0.3,
+        )
+        bot = asyncio.create_task(run_polling(settings, stop=stop))
+        ready(
+            f"wardbot demo is ready: open {emulator.base_url} in a browser "
+            "(Ctrl-C stops it and deletes the demo data)."
+        )
+        await bot
+    finally:
+        if emulator is not None:
+            with contextlib.suppress(Exception):
+                await emulator.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
