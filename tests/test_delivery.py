@@ -586,3 +586,26 @@ async def test_cancel_drops_only_what_is_still_queued(
     assert await outbox.cancel(session, ("notice", 5), "withdrawn") == 2
     statuses = Counter(r.status for r in await rows(session))
     assert statuses == {DeliveryStatus.SENT: 1, DeliveryStatus.DROPPED: 2}
+
+
+async def test_parts_go_together_in_a_group_within_its_minute_but_apart_in_private(
+    session: AsyncSession, factory: async_sessionmaker[AsyncSession]
+) -> None:
+    (a,) = await people(session, 1)
+    await outbox.enqueue(session, kind="test.parts", person_ids=[a.person_id])  # type: ignore[list-item]
+    await outbox.enqueue_chat(
+        session, kind="test.parts", chat=outbox.GroupChat("telegram", "-100777")
+    )
+    await session.commit()
+    transport = FakeTransport(limit=5)
+    s = make_sender(factory, transport, private_interval=1.0, group_per_minute=3)
+    await s.drain(max_rows=2)
+    group_row, private_row = sorted(await rows(session), key=lambda r: r.is_group, reverse=True)
+    # The group got three parts at once, the fourth waits for the minute to pass.
+    assert [c for c, _p, _t in transport.sent].count("-100777") == 3
+    assert (group_row.status, group_row.parts_sent) == (DeliveryStatus.PENDING, 3)
+    assert 55 < (group_row.next_attempt_at - clock.now()).total_seconds() <= 60  # type: ignore[operator]
+    # The private chat got one part; the next is due a second later.
+    assert (private_row.status, private_row.parts_sent) == (DeliveryStatus.PENDING, 1)
+    assert 0 < (private_row.next_attempt_at - clock.now()).total_seconds() <= 1  # type: ignore[operator]
+    assert s.pacer.try_book("telegram:-100777", True) > 55

@@ -37,8 +37,9 @@ import os
 import secrets
 import socket
 import time
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -108,10 +109,6 @@ class Limits:
     gather: float | None = None
     claim_max: int = 200
     settle_interval: float | None = None
-
-    @property
-    def group_interval(self) -> float:
-        return 60.0 / self.group_per_minute
 
     @property
     def gather_seconds(self) -> float:
@@ -186,6 +183,17 @@ class TokenBucket:
                     delay = min(delay, max(0.0, deadline - now))
                 await asyncio.sleep(max(delay, 0.001))
 
+    def try_take(self) -> bool:
+        """One token now if there is one, without waiting."""
+        now = time.monotonic()
+        if now < self.paused_until:
+            return False
+        self._refill(now)
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
     def give_back(self, count: int) -> None:
         self.tokens = min(self.capacity, self.tokens + count)
 
@@ -195,16 +203,23 @@ class TokenBucket:
         self.tokens = 0.0
 
 
-@dataclass
 class ChatPacer:
-    """When each chat may receive its next message (this process's view)."""
+    """When each chat may receive its next message (this process's view).
 
-    private_interval: float
-    group_interval: float
-    next_free: dict[str, float] = field(default_factory=dict)
+    A private chat gets at most one message per ``private_interval``. A group chat gets
+    at most ``group_per_minute`` in any 60 seconds (Telegram's rule is a window, not a
+    rate): a notice's parts or a ticket card and its photo go out together, a busy
+    group waits.
+    """
+
+    def __init__(self, private_interval: float, group_per_minute: int) -> None:
+        self.private_interval = private_interval
+        self.group_per_minute = group_per_minute
+        self.next_free: dict[str, float] = {}
+        self.group_sent: dict[str, deque[float]] = {}
 
     def wait(self, chat_key: str) -> float:
-        """Seconds until the chat is free; 0 when it is."""
+        """Seconds until the chat is free for a private message; 0 when it is."""
         return max(0.0, self.next_free.get(chat_key, 0.0) - time.monotonic())
 
     def try_book(self, chat_key: str, is_group: bool) -> float:
@@ -215,19 +230,50 @@ class ChatPacer:
         free_at = self.next_free.get(chat_key, 0.0)
         if free_at > now:
             return free_at - now
-        interval = self.group_interval if is_group else self.private_interval
-        self.next_free[chat_key] = now + interval
+        if is_group:
+            sent = self.group_sent.setdefault(chat_key, deque())
+            while sent and sent[0] <= now - 60.0:
+                sent.popleft()
+            if len(sent) >= self.group_per_minute:
+                return sent[0] + 60.0 - now
+            sent.append(now)
+        else:
+            self.next_free[chat_key] = now + self.private_interval
         if len(self.next_free) > 50_000:
             self._forget_past(now)
         return 0.0
 
+    def sent(self, chat_key: str, is_group: bool) -> None:
+        """The booked message went out just now (rendering or the network may have taken
+        a while since the booking): count the interval from now."""
+        now = time.monotonic()
+        if is_group:
+            stamps = self.group_sent.get(chat_key)
+            if stamps:
+                stamps[-1] = max(stamps[-1], now)
+        else:
+            self.next_free[chat_key] = max(
+                self.next_free.get(chat_key, 0.0), now + self.private_interval
+            )
+
+    def release(self, chat_key: str, is_group: bool) -> None:
+        """Undo the last booking: the message was not sent after all."""
+        if is_group:
+            sent = self.group_sent.get(chat_key)
+            if sent:
+                sent.pop()
+        else:
+            self.next_free.pop(chat_key, None)
+
     def hold(self, chat_key: str, seconds: float) -> None:
+        """Nothing to this chat for a while (the messenger answered 429)."""
         self.next_free[chat_key] = max(
             self.next_free.get(chat_key, 0.0), time.monotonic() + seconds
         )
 
     def _forget_past(self, now: float) -> None:
         self.next_free = {k: v for k, v in self.next_free.items() if v > now}
+        self.group_sent = {k: v for k, v in self.group_sent.items() if v and v[-1] > now - 60}
 
 
 @dataclass
@@ -345,7 +391,7 @@ class Sender:
         self.limits = limits or Limits()
         self.poll_interval = poll_interval
         self.bucket = TokenBucket(self.limits.per_second, self.limits.capacity)
-        self.pacer = ChatPacer(self.limits.private_interval, self.limits.group_interval)
+        self.pacer = ChatPacer(self.limits.private_interval, self.limits.group_per_minute)
         self.stats = Stats()
         self.wake = asyncio.Event()
         self.worker_id = f"{HOST}:{os.getpid()}:{secrets.token_hex(6)}"[-96:]
@@ -533,9 +579,11 @@ class Sender:
         except Exception as exc:
             log.exception("rendering %s #%s failed", row.kind, row.id)
             self.bucket.give_back(1)
+            self.pacer.release(row.chat_key, row.is_group)
             return self._failure(row, f"render: {exc}")
         if rendered.message is None or row.parts_sent >= len(rendered.parts):
             self.bucket.give_back(1)
+            self.pacer.release(row.chat_key, row.is_group)
             self.stats.dropped += 1
             return Outcome(
                 row,
@@ -544,37 +592,48 @@ class Sender:
                 external_message_id=row.external_message_id,
                 **keep,
             )
-        self.stats.requests += 1
-        try:
-            result = await transport.send(row.chat_id, rendered.parts[row.parts_sent])
-        except Exception as exc:
-            log.exception("sending %s #%s failed", row.kind, row.id)
-            result = SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
-        return self._outcome(row, result, len(rendered.parts))
+        parts = rendered.parts
+        while True:
+            self.stats.requests += 1
+            try:
+                result = await transport.send(row.chat_id, parts[row.parts_sent])
+            except Exception as exc:
+                log.exception("sending %s #%s failed", row.kind, row.id)
+                result = SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+            self.pacer.sent(row.chat_key, row.is_group)
+            if not result.ok or row.parts_sent + 1 >= len(parts):
+                return self._outcome(row, result, len(parts))
+            # More parts: go on at once if the chat allows it (a group gets a notice's
+            # parts, a ticket card its photo, together), else give the row back until
+            # it does. The row is already in flight, so it may wait its turn for a token.
+            row = replace(
+                row,
+                parts_sent=row.parts_sent + 1,
+                external_message_id=row.external_message_id or result.message_id,
+            )
+            self.stats.parts += 1
+            wait = self.pacer.try_book(row.chat_key, row.is_group)
+            if wait > 0:
+                return Outcome(
+                    row,
+                    DeliveryStatus.PENDING,
+                    attempts=row.attempts,
+                    parts_sent=row.parts_sent,
+                    next_attempt_at=clock.now() + timedelta(seconds=wait),
+                    external_message_id=row.external_message_id,
+                )
+            await self.bucket.take(1)
 
     def _outcome(self, row: Claimed, result: SendResult, parts: int) -> Outcome:
         now = clock.now()
         message_id = row.external_message_id or result.message_id
         if result.ok:
-            done = row.parts_sent + 1
-            if done < parts:
-                self.stats.parts += 1
-                # The next part is due when the chat may receive again.
-                wait = self.pacer.wait(row.chat_key)
-                return Outcome(
-                    row,
-                    DeliveryStatus.PENDING,
-                    attempts=row.attempts,
-                    parts_sent=done,
-                    next_attempt_at=now + timedelta(seconds=wait),
-                    external_message_id=message_id,
-                )
             self.stats.sent += 1
             return Outcome(
                 row,
                 DeliveryStatus.SENT,
                 attempts=row.attempts + 1,
-                parts_sent=done,
+                parts_sent=parts,
                 sent_at=now,
                 external_message_id=message_id,
             )

@@ -249,7 +249,7 @@ async def test_a_leader_publishes_with_a_pdf_and_sees_it_delivered_and_read(
     stats = await people.wait_for_message(lid, "Tình hình gửi “", timeout=WAIT)
     # The last outcomes are written a moment after Telegram accepted them: refresh.
     for _ in range(20):
-        if "nhóm chat: đã gửi" in stats["text"]:
+        if "nhóm chat: đã gửi" in stats["text"] and "Đã gửi: 3" in stats["text"]:
             break
         await asyncio.sleep(0.5)
         await press(people, leader, stats, "Cập nhật")
