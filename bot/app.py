@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Settings
 from bot.db import create_engine, migrate, session_factory
-from bot.delivery.sender import Sender
+from bot.delivery.sender import Limits, Sender
 from bot.i18n import LANGUAGES, N_, _, get_i18n
 from bot.scheduler import Scheduler
 from bot.telegram.factory import create_bot, create_dispatcher
@@ -56,6 +56,7 @@ async def runtime(settings: Settings, *, apply_migrations: bool = True) -> Async
     sender = Sender(
         factory,
         {"telegram": TelegramTransport(bot, factory)},
+        Limits.from_settings(settings),
         poll_interval=settings.delivery_poll_interval,
     )
     try:

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Telegram tokens are "<bot id>:<35 url-safe characters>"; accept 30+ so the
@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     invite_ttl_days: int = 7
     # Seconds between scans of the outbox when nothing wakes the sender earlier.
     delivery_poll_interval: float = 1.0
+    # The sender's limits (bot.delivery.sender.Limits). Telegram allows about 30
+    # messages a second per bot, one a second per private chat, 20 a minute per group.
+    delivery_rate: float = Field(default=25.0, gt=0, le=1000)
+    # Messages the sender may send at once after a pause; default: a fifth of the rate.
+    delivery_burst: float | None = Field(default=None, ge=1)
+    delivery_private_interval: float = Field(default=1.0, ge=0)
+    delivery_group_per_minute: int = Field(default=20, ge=1)
+    delivery_max_attempts: int = Field(default=5, ge=1, le=50)
+    delivery_concurrency: int = Field(default=64, ge=1, le=1000)
+    # Seconds before another worker may take over a message a dead worker was sending.
+    delivery_lease: float = Field(default=120.0, ge=5)
     # Webhook mode (`wardbot run --webhook`): the public HTTPS URL Telegram posts to,
     # the secret Telegram sends back in a header, and where this process listens.
     webhook_url: str | None = None

@@ -11,7 +11,16 @@ from aiogram import F, Router
 
 def build_router() -> Router:
     # Imported here so that importing ``handlers`` does not pull in every feature.
-    from handlers import chats, households, menu, profile, registration, roles, tickets
+    from handlers import (
+        chats,
+        households,
+        menu,
+        notices,
+        profile,
+        registration,
+        roles,
+        tickets,
+    )
 
     root = Router(name="root")
 
@@ -26,6 +35,7 @@ def build_router() -> Router:
         registration.router,
         households.router,
         profile.router,
+        notices.router,
         tickets.router,
         menu.fallback,
     )

@@ -52,7 +52,18 @@ def _reviewer(actor: Actor) -> bool:
     return bool(actor.led_group_ids() or actor.admin_ward_ids())
 
 
+def _reads_notices(actor: Actor) -> bool:
+    resident = actor.resident
+    return bool(
+        (resident is not None and resident.status != "rejected")
+        or actor.led_group_ids()
+        or actor.admin_ward_ids()
+        or actor.inspected_ward_ids()
+    )
+
+
 MENU: list[MenuEntry] = [
+    MenuEntry("notices", N_("📢 Notices"), _reads_notices, row=1),
     MenuEntry("households", N_("👥 Households"), _reviewer, row=5),
     MenuEntry("settings", N_("⚙️ Settings"), lambda actor: actor.person is not None, row=9),
 ]

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bot.cli import backup, demo, roles, run, tickets, wards  # noqa: F401  (register their commands)
+from bot.cli import (  # noqa: F401  (register their commands)
+    backup,
+    demo,
+    notices,
+    roles,
+    run,
+    tickets,
+    wards,
+)
 from bot.cli.app import app
 
 

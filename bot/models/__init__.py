@@ -4,6 +4,7 @@ from bot.models.audit import AuditEntry
 from bot.models.delivery import Delivery, DeliveryStatus
 from bot.models.files import StoredFile
 from bot.models.fsm import FsmRecord
+from bot.models.notices import Notice, NoticeAttachment, NoticeGroup, NoticeRead, NoticeRevision
 from bot.models.people import ChannelAccount, Household, Person, Resident, RosterEntry
 from bot.models.roles import Invite, Role, RoleGrant
 from bot.models.tickets import (
@@ -34,7 +35,12 @@ __all__ = [
     "FsmRecord",
     "Household",
     "Invite",
+    "Notice",
+    "NoticeAttachment",
     "NoticeCategory",
+    "NoticeGroup",
+    "NoticeRead",
+    "NoticeRevision",
     "Office",
     "Person",
     "Province",

@@ -26,7 +26,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
-from bot.delivery.outbox import GroupChat, enqueue, enqueue_chat
+from bot.delivery.outbox import GroupChat, Priority, enqueue, enqueue_chat
 from bot.i18n import __
 from bot.models import (
     OPEN_STATUSES,
@@ -1251,7 +1251,8 @@ async def escalate(session: AsyncSession, item: Escalation) -> bool:
         kind="ticket.escalation",
         person_ids=recipients,
         params={"ticket_id": ticket.id, "level": item.level},
-        priority=1,
+        # Just above the other personal messages (bot.delivery.outbox.Priority).
+        priority=Priority.PERSONAL + 1,
         ref=("ticket", ticket.id),  # type: ignore[arg-type]
     )
     await audit.record(

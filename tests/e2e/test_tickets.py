@@ -104,8 +104,9 @@ async def test_a_report_with_photo_and_location_is_claimed_answered_and_rated(
     card = await people.wait_for_message(group["id"], card_of(code), timeout=WAIT)
     assert "📍" in card["text"] and "Phạm Thị Lan" in card["text"]
     assert "Khu phố 1" in card["text"]
-    photos = [m for m in await people.messages(group["id"]) if m.get("photo")]
-    assert photos, "the photo goes to the office chat with the card"
+    # The photo follows the card (a part of the same outbox message).
+    photo = await people.wait_for_message(group["id"], lambda m: bool(m.get("photo")), timeout=WAIT)
+    assert photo, "the photo goes to the office chat with the card"
 
     claimed = await press(people, officer, card, "Nhận xử lý")
     assert (await people.callback_answer(claimed))["text"] == "Đã xong."
