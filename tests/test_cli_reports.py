@@ -14,7 +14,7 @@ from tests.test_cli import wardbot
 def _ward(tmp_path: Path) -> dict[str, str]:
     env = {"WARDBOT_DATABASE_URL": f"sqlite:///{tmp_path}/w.db"}
     assert wardbot("init", "--config", str(EXAMPLE_WARD), env=env).returncode == 0
-    for n in range(3):
+    for _n in range(3):
         result = wardbot(
             "invite",
             "--role",
