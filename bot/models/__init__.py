@@ -5,6 +5,7 @@ from bot.models.delivery import Delivery, DeliveryStatus
 from bot.models.files import StoredFile
 from bot.models.fsm import FsmRecord
 from bot.models.notices import Notice, NoticeAttachment, NoticeGroup, NoticeRead, NoticeRevision
+from bot.models.oversight import Recommendation, ReportReminder
 from bot.models.people import ChannelAccount, Household, Person, Resident, RosterEntry
 from bot.models.roles import Invite, Role, RoleGrant
 from bot.models.tickets import (
@@ -44,6 +45,8 @@ __all__ = [
     "Office",
     "Person",
     "Province",
+    "Recommendation",
+    "ReportReminder",
     "Resident",
     "ResidentialGroup",
     "Role",
