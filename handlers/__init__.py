@@ -16,8 +16,10 @@ def build_router() -> Router:
         households,
         menu,
         notices,
+        oversight,
         profile,
         registration,
+        reports,
         roles,
         tickets,
     )
@@ -37,6 +39,8 @@ def build_router() -> Router:
         profile.router,
         notices.router,
         tickets.router,
+        reports.router,
+        oversight.router,
         menu.fallback,
     )
 

@@ -15,10 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Float, and_, case, cast, func, literal, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
+from bot.delivery.outbox import enqueue
 from bot.i18n import N_, __
 from bot.models import (
     OPEN_STATUSES,
@@ -28,7 +31,10 @@ from bot.models import (
     NoticeGroup,
     NoticeRead,
     Office,
+    ReportReminder,
     ResidentialGroup,
+    Role,
+    RoleGrant,
     Ticket,
     TicketCategory,
     TicketStatus,
@@ -36,9 +42,10 @@ from bot.models import (
     Ward,
 )
 from bot.models.delivery import DeliveryStatus
-from bot.services import workdays
+from bot.services import audit, workdays
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.people import Actor
+from bot.services.wards import ward_settings
 
 TYPE_NAMES = {
     TicketType.PHAN_ANH: N_("Report (phản ánh)"),
@@ -566,3 +573,98 @@ async def public_figures(
     return PublicFigures(
         period, figures.received, figures.answered + figures.declined, figures.on_time
     )
+
+
+# --- reminders of the report due dates -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueReport:
+    ward_id: int
+    # "H1" or "year", as in the ward file.
+    kind: str
+    name: str
+    period: str
+    due_on: date
+    days_left: int
+
+
+def due_reports(ward: Ward, today: date) -> list[DueReport]:
+    """The reports of the ward file whose reminder window (N days before) holds today."""
+    result = []
+    for item in ward_settings(ward).reports:
+        month, day = (int(part) for part in item.due.split("-"))
+        for year in (today.year, today.year + 1):
+            try:
+                due = date(year, month, day)
+            except ValueError:  # 02-29 in a common year: the last day of February
+                due = date(year, 3, 1) - timedelta(days=1)
+            if due - timedelta(days=item.remind_days_before) <= today <= due:
+                label = f"{year}-H1" if item.period == "H1" else str(year)
+                result.append(
+                    DueReport(
+                        ward.id,  # type: ignore[arg-type]
+                        item.period,
+                        item.name,
+                        label,
+                        due,
+                        (due - today).days,
+                    )
+                )
+    return result
+
+
+async def reminders_due(session: AsyncSession, now: datetime) -> list[DueReport]:
+    """Reports entering their reminder window, not yet reminded."""
+    result = []
+    for ward in (await session.exec(select(Ward))).all():
+        for item in due_reports(ward, workdays.local_date(now, ward.timezone)):
+            sent = await session.get(ReportReminder, (ward.id, item.period, item.due_on))
+            if sent is None:
+                result.append(item)
+    return result
+
+
+async def send_reminder(session: AsyncSession, item: DueReport) -> bool:
+    """Claim the reminder (one row per ward, period and due date) and queue it to the
+    ward's admins; another worker that lost the claim queues nothing."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.exec(
+        insert(ReportReminder)  # type: ignore[arg-type]
+        .values(ward_id=item.ward_id, period=item.period, due_on=item.due_on, sent_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["ward_id", "period", "due_on"])
+    )
+    if (result.rowcount or 0) != 1:  # type: ignore[attr-defined]
+        return False
+    admins = (
+        await session.exec(
+            select(RoleGrant.person_id).where(
+                RoleGrant.ward_id == item.ward_id,
+                RoleGrant.role == Role.ADMIN,
+                col(RoleGrant.revoked_at).is_(None),
+            )
+        )
+    ).all()
+    await enqueue(
+        session,
+        kind="report.reminder",
+        person_ids=[p for p in admins if p is not None],
+        params={
+            "name": item.name,
+            "period": item.period,
+            "due_on": item.due_on.isoformat(),
+            "days_left": item.days_left,
+        },
+        ref=("ward", item.ward_id),
+    )
+    await audit.record(
+        session,
+        actor="system",
+        action="report.remind",
+        entity_type="ward",
+        entity_id=item.ward_id,
+        ward_id=item.ward_id,
+        data={"period": item.period, "due_on": item.due_on.isoformat()},
+    )
+    return True
