@@ -158,12 +158,13 @@ async def generate(
 
     # Notices: a third for the whole ward, the rest for one or two groups.
     notice_first = await _next_id(session, Notice)
-    notice_rows, group_rows, delivery_rows, read_rows = [], [], [], []
+    notice_rows, group_rows, scopes = [], [], []
     for n in range(notices):
         nid = notice_first + n
         published = _moment(rng, start, end)
         whole = n % 3 == 0
         scope = groups if whole else rng.sample(groups, rng.choice([1, 2]))
+        scopes.append(scope)
         notice_rows.append(
             {
                 "id": nid,
@@ -183,6 +184,14 @@ async def generate(
         )
         if not whole:
             group_rows += [{"notice_id": nid, "group_id": g} for g in scope]
+    await _bulk(session, Notice, notice_rows)
+    await _bulk(session, NoticeGroup, group_rows)
+    out.notices = notice_rows
+    out.notice_groups = group_rows
+    delivery_rows: list[dict[str, Any]] = []
+    read_rows: list[dict[str, Any]] = []
+    for notice, scope in zip(notice_rows, scopes, strict=True):
+        nid, published = notice["id"], notice["published_at"]
         for g in scope:
             for pid in members[g]:
                 status = rng.choices(["sent", "failed", "blocked", "pending"], [90, 4, 3, 3])[0]
@@ -227,12 +236,13 @@ async def generate(
                 "status": "sent",
             }
         )
-    await _bulk(session, Notice, notice_rows)
-    await _bulk(session, NoticeGroup, group_rows)
+        # Written as they come: a large ward's deliveries do not all fit in memory.
+        if len(delivery_rows) >= 20 * CHUNK:
+            await _bulk(session, Delivery, delivery_rows)
+            await _bulk(session, NoticeRead, read_rows)
+            delivery_rows, read_rows = [], []
     await _bulk(session, Delivery, delivery_rows)
     await _bulk(session, NoticeRead, read_rows)
-    out.notices = notice_rows
-    out.notice_groups = group_rows
 
     # Tickets.
     ticket_rows = []
