@@ -16,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display on a server; must precede pyplot
 
 import matplotlib.pyplot as plt
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 from openpyxl import Workbook
 from openpyxl.drawing.image import Image as XlImage
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -464,7 +464,7 @@ def make_pdf(report: Report, charts: list[Chart]) -> bytes:
     def heading(text: str) -> None:
         pdf.ln(2)
         pdf.set_font("DejaVu", "B", 11)
-        pdf.cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 10)
 
     def para(text: str) -> None:
@@ -505,28 +505,35 @@ def make_pdf(report: Report, charts: list[Chart]) -> bytes:
         )
     )
     pdf.ln(1)
-    widths = [64, 22, 22, 22, 22, 22]
-    pdf.set_font("DejaVu", "B", 9)
-    for width, head in zip(
-        widths,
-        [_("Type"), _("Received"), _("Answered"), _("Declined"), _("On time %"), _("Overdue now")],
-        strict=True,
-    ):
-        pdf.cell(width, 6, head, border=1, align="C")
-    pdf.ln()
     pdf.set_font("DejaVu", "", 9)
-    for b in [*t.by_type, t.total]:
-        cells = [
-            b.name or _("Total"),
-            str(b.received),
-            str(b.answered),
-            str(b.declined),
-            pct(b.on_time_pct),
-            str(b.overdue_now),
-        ]
-        for i, (width, value) in enumerate(zip(widths, cells, strict=True)):
-            pdf.cell(width, 6, value, border=1, align="L" if i == 0 else "R")
-        pdf.ln()
+    # fpdf2's table wraps a long header or name inside its cell.
+    with pdf.table(
+        col_widths=(54, 22, 22, 24, 26, 26),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        line_height=5,
+        headings_style=FontFace(emphasis="BOLD", fill_color=(221, 235, 247)),
+    ) as table:
+        head = table.row()
+        for title in (
+            _("Type"),
+            _("Received"),
+            _("Answered"),
+            _("Declined"),
+            _("On time %"),
+            _("Overdue now"),
+        ):
+            head.cell(title)
+        for b in [*t.by_type, t.total]:
+            line = table.row()
+            for value in (
+                b.name or _("Total"),
+                str(b.received),
+                str(b.answered),
+                str(b.declined),
+                pct(b.on_time_pct),
+                str(b.overdue_now),
+            ):
+                line.cell(value)
     heading(_("3. Residents' satisfaction"))
     para(
         _(
