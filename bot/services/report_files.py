@@ -326,6 +326,7 @@ def make_xlsx(report: Report, charts: list[Chart]) -> bytes:
             [
                 _("Vote"),
                 _("Scope"),
+                _("Closes"),
                 _("Households eligible"),
                 _("Ballots"),
                 _("Turnout"),
@@ -338,15 +339,46 @@ def make_xlsx(report: Report, charts: list[Chart]) -> bytes:
             _put(
                 ws,
                 row,
-                [v.title, v.scope, v.eligible, v.ballots, v.turnout, v.yes, _adopted(v.adopted)],
+                [
+                    v.title,
+                    v.scope,
+                    format_date(v.closes_at),
+                    v.eligible,
+                    v.ballots,
+                    v.turnout,
+                    v.agree,
+                    _adopted(v.adopted),
+                ],
             )
-            ws.cell(row=row, column=5).number_format = "0.0%"
+            ws.cell(row=row, column=6).number_format = "0.0%"
         row += 2
-        _header(ws, row, [_("Consultation"), _("Opinions"), _("Comments")])
-        for title, opinions, comments in report.votes.consultations:
+        _header(
+            ws,
+            row,
+            [
+                _("Consultation"),
+                _("Scope"),
+                _("Residents in scope"),
+                _("Opinions"),
+                _("Comments"),
+                _("Response published"),
+            ],
+        )
+        for c in report.votes.consultations:
             row += 1
-            _put(ws, row, [title, opinions, comments])
-    _widths(ws, [50, 24, 12, 10, 10, 10, 16])
+            _put(
+                ws,
+                row,
+                [
+                    c.title,
+                    c.scope,
+                    c.residents,
+                    c.opinions,
+                    c.comments,
+                    _("Yes") if c.responded else (_("No") if c.closed else _("Open")),
+                ],
+            )
+    _widths(ws, [50, 24, 12, 12, 10, 10, 10, 18])
 
     ws = wb.create_sheet(_("Charts")[:31])
     anchor = 1
@@ -369,7 +401,7 @@ def _put(ws: Any, row: int, values: list[Any], *, bold: bool = False) -> None:
 
 def _adopted(value: bool | None) -> str:
     if value is None:
-        return _("Not decided")
+        return _("Still open")
     return _("Adopted") if value else _("Not adopted")
 
 
@@ -403,9 +435,25 @@ def summary_lines(report: Report) -> list[tuple[str, str, Any, str | None]]:
         lines += [
             ("votes", _("Votes held"), len(votes), None),
             ("votes_adopted", _("Votes adopted"), sum(1 for v in votes if v.adopted), None),
+            (
+                "votes_turnout",
+                _("Mean turnout of closed votes"),
+                _mean([v.turnout for v in votes if v.closed and v.turnout is not None]),
+                "0.0%",
+            ),
+            (
+                "opinions",
+                _("Opinions given in consultations"),
+                sum(c.opinions for c in report.votes.consultations),
+                None,
+            ),
             ("consultations", _("Consultations"), len(report.votes.consultations), None),
         ]
     return lines
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -552,15 +600,21 @@ def make_pdf(report: Report, charts: list[Chart]) -> bytes:
     else:
         votes = report.votes.votes
         para(
-            _("{votes} votes were held, {adopted} adopted; {consultations} consultations.").format(
+            _(
+                "{votes} votes were held, {adopted} adopted; {consultations} consultations "
+                "gathered {opinions} opinions."
+            ).format(
                 votes=len(votes),
                 adopted=sum(1 for v in votes if v.adopted),
                 consultations=len(report.votes.consultations),
+                opinions=sum(c.opinions for c in report.votes.consultations),
             )
         )
-        for v in votes[:12]:
+        for v in votes[:10]:
             turnout = f"{_('Turnout').lower()} {pct(v.turnout)}"
             para(f"– {v.title}: {turnout}, {_adopted(v.adopted).lower()}")
+        if len(votes) > 10:
+            para(_("… and {more} more in the workbook.").format(more=len(votes) - 10))
     by_type = next((c for c in charts if c.name == "tickets-by-type"), None)
     if by_type is not None:
         pdf.ln(2)

@@ -210,13 +210,20 @@ class TicketSection:
 
 @dataclass
 class VoteLine:
+    vote_id: int
     title: str
     scope: str
-    closes_at: datetime | None
-    eligible: int
+    # Law 10/2022 Art. 15 clause (1–6).
+    matter: int | None
+    closes_at: datetime
+    closed: bool
+    # Households in scope at closing (the tally's); None while the vote is open.
+    eligible: int | None
     ballots: int
-    yes: int
+    agree: int
     adopted: bool | None
+    # The result notice carrying the vote-count record (biên bản kiểm phiếu).
+    record_notice_id: int | None = None
 
     @property
     def turnout(self) -> float | None:
@@ -224,11 +231,24 @@ class VoteLine:
 
 
 @dataclass
+class ConsultationLine:
+    vote_id: int
+    title: str
+    scope: str
+    closed: bool
+    opinions: int
+    comments: int
+    # Residents in scope at closing; None while it is open.
+    residents: int | None
+    responded: bool
+
+
+@dataclass
 class VoteSection:
     # False while the ward's deployment has no vote tables (the votes feature is absent).
     available: bool
     votes: list[VoteLine] = field(default_factory=list)
-    consultations: list[tuple[str, int, int]] = field(default_factory=list)
+    consultations: list[ConsultationLine] = field(default_factory=list)
 
 
 @dataclass
@@ -532,11 +552,107 @@ async def _median(
 
 
 async def _votes(session: AsyncSession, ward: Ward, start: datetime, end: datetime) -> VoteSection:
-    # The votes feature lives on its own branch; until its tables exist the section
-    # says so instead of failing.
-    if "vote" not in SQLModel.metadata.tables:
+    """Votes and consultations opened in the period: closed ones with their tally, open
+    ones with the ballots so far. Read through the tables, so this module works with or
+    without the votes feature installed."""
+    tables = SQLModel.metadata.tables
+    vote = tables.get("vote")
+    if vote is None:
         return VoteSection(available=False)
-    return VoteSection(available=True)
+    vote_group, ballot, opinion = tables["vote_group"], tables["ballot"], tables["opinion"]
+    rows = (
+        await session.exec(
+            select(  # type: ignore[call-overload]
+                vote.c.id,
+                vote.c.kind,
+                vote.c.question,
+                vote.c.matter,
+                vote.c.whole_ward,
+                vote.c.closes_at,
+                vote.c.closed_at,
+                vote.c.result,
+                vote.c.result_notice_id,
+                vote.c.response_notice_id,
+            )
+            .where(vote.c.ward_id == ward.id, vote.c.opens_at >= start, vote.c.opens_at < end)
+            .order_by(vote.c.opens_at, vote.c.id)
+        )
+    ).all()
+    ids = [r.id for r in rows]
+    scopes: dict[int, list[str]] = {}
+    if ids:
+        for vote_id, name in (
+            await session.exec(
+                select(vote_group.c.vote_id, ResidentialGroup.name)  # type: ignore[call-overload]
+                .join(ResidentialGroup, col(ResidentialGroup.id) == vote_group.c.group_id)
+                .where(vote_group.c.vote_id.in_(ids))
+                .order_by(col(ResidentialGroup.position))
+            )
+        ).all():
+            scopes.setdefault(vote_id, []).append(name)
+    ballots: dict[int, tuple[int, int]] = {}
+    opinions: dict[int, tuple[int, int]] = {}
+    if ids:
+        for vote_id, total, agree in (
+            await session.exec(
+                select(  # type: ignore[call-overload]
+                    ballot.c.vote_id,
+                    func.count(),
+                    func.coalesce(func.sum(case((ballot.c.option == 0, 1), else_=0)), 0),
+                )
+                .where(ballot.c.vote_id.in_(ids))
+                .group_by(ballot.c.vote_id)
+            )
+        ).all():
+            ballots[vote_id] = (int(total), int(agree))
+        for vote_id, total, comments in (
+            await session.exec(
+                select(  # type: ignore[call-overload]
+                    opinion.c.vote_id, func.count(), func.count(opinion.c.comment)
+                )
+                .where(opinion.c.vote_id.in_(ids))
+                .group_by(opinion.c.vote_id)
+            )
+        ).all():
+            opinions[vote_id] = (int(total), int(comments))
+    section = VoteSection(available=True)
+    for r in rows:
+        scope = str(__(WHOLE_WARD)) if r.whole_ward else ", ".join(scopes.get(r.id, []))
+        result = r.result or {}
+        closed = r.closed_at is not None and bool(result)
+        if r.kind == "consultation":
+            given, comments = opinions.get(r.id, (0, 0))
+            section.consultations.append(
+                ConsultationLine(
+                    r.id,
+                    r.question,
+                    scope,
+                    closed,
+                    int(result.get("opinions", given)) if closed else given,
+                    int(result.get("comments", comments)) if closed else comments,
+                    int(result["residents"]) if closed and "residents" in result else None,
+                    r.response_notice_id is not None,
+                )
+            )
+            continue
+        cast_total, agree = ballots.get(r.id, (0, 0))
+        counts = result.get("counts") or []
+        section.votes.append(
+            VoteLine(
+                r.id,
+                r.question,
+                scope,
+                r.matter,
+                r.closes_at if r.closes_at.tzinfo else r.closes_at.replace(tzinfo=UTC),
+                closed,
+                int(result["eligible"]) if closed else None,
+                int(result["ballots"]) if closed else cast_total,
+                int(counts[0]) if closed and counts else agree,
+                bool(result.get("adopted")) if closed else None,
+                r.result_notice_id,
+            )
+        )
+    return section
 
 
 # --- residents' public figures -----------------------------------------------------------
