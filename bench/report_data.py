@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, text
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import (
@@ -48,6 +48,8 @@ class Generated:
     deliveries: list[tuple[int, str]] = field(default_factory=list)  # (notice_id, status)
     reads: list[int] = field(default_factory=list)  # notice ids
     tickets: list[dict[str, Any]] = field(default_factory=list)
+    # What each vote and consultation should show: kind, closed, eligible, ballots...
+    votes: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def _bulk(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -80,6 +82,8 @@ async def generate(
     now: datetime,
     seed: int = 8,
     keep_rows: bool = True,
+    votes: int = 0,
+    consultations: int = 0,
 ) -> Generated:
     """Write the activity; ``registered`` is the share of households on the messenger."""
     rng = random.Random(seed)
@@ -244,6 +248,11 @@ async def generate(
     await _bulk(session, Delivery, delivery_rows)
     await _bulk(session, NoticeRead, read_rows)
 
+    if votes or consultations:
+        out.votes = await _votes(
+            session, ward, rng, start, end, now, hh_rows, resident_rows, votes, consultations
+        )
+
     # Tickets.
     ticket_rows = []
     seqs: dict[int, int] = {}
@@ -329,3 +338,133 @@ async def ticket_count(session: AsyncSession, ward_id: int) -> int:
     return int(
         (await session.exec(select(func.count()).where(col(Ticket.ward_id) == ward_id))).one()
     )
+
+
+async def _votes(
+    session: AsyncSession,
+    ward: Ward,
+    rng: random.Random,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    households: list[dict[str, Any]],
+    residents: list[dict[str, Any]],
+    votes: int,
+    consultations: int,
+) -> list[dict[str, Any]]:
+    """Votes (the last one still open) and consultations, through the vote tables: the
+    votes feature's models are not imported, so this runs with or without it."""
+    tables = SQLModel.metadata.tables
+    if "vote" not in tables:
+        return []
+    vote, vote_group, ballot, opinion = (
+        tables["vote"],
+        tables["vote_group"],
+        tables["ballot"],
+        tables["opinion"],
+    )
+    groups = sorted({h["group_id"] for h in households})
+    voters = {r["household_id"]: r for r in residents}
+    expected = []
+    for n in range(votes + consultations):
+        kind = "vote" if n < votes else "consultation"
+        opens = _moment(rng, start, end - (end - start) / 10)
+        closes = opens + timedelta(days=7)
+        closed = closes <= now and n != votes - 1
+        whole = n % 2 == 0
+        scope = groups if whole else rng.sample(groups, 2)
+        vote_id = (
+            await session.exec(
+                insert(vote)
+                .values(
+                    ward_id=ward.id,
+                    kind=kind,
+                    matter=6 if kind == "vote" else None,
+                    question=f"Biểu quyết số {n + 1}" if kind == "vote" else f"Lấy ý kiến {n}",
+                    explanation="",
+                    options=["Đồng ý", "Không đồng ý"],
+                    whole_ward=whole,
+                    creator_role="admin",
+                    opens_at=opens,
+                    closes_at=closes,
+                    created_at=opens,
+                    announced_at=opens,
+                    closed_at=closes if closed else None,
+                    result={},
+                )
+                .returning(vote.c.id)
+            )
+        ).one()[0]
+        if not whole:
+            await _bulk_table(
+                session, vote_group, [{"vote_id": vote_id, "group_id": g} for g in scope]
+            )
+        in_scope = [h for h in households if h["group_id"] in scope]
+        item: dict[str, Any] = {"id": vote_id, "kind": kind, "closed": closed}
+        if kind == "vote":
+            rows = []
+            for h in in_scope:
+                voter = voters.get(h["id"])
+                if voter is None or rng.random() > 0.8:
+                    continue
+                rows.append(
+                    {
+                        "vote_id": vote_id,
+                        "household_id": h["id"],
+                        "group_id": h["group_id"],
+                        "option": 0 if rng.random() < 0.7 else 1,
+                        "cast_by_id": voter["person_id"],
+                        "cast_at": opens,
+                        "changes": 0,
+                    }
+                )
+            await _bulk_table(session, ballot, rows)
+            agree = sum(r["option"] == 0 for r in rows)
+            counts = [agree, len(rows) - agree]
+            eligible = len(in_scope)
+            item.update(eligible=eligible, ballots=len(rows), agree=agree)
+            item["adopted"] = agree * 2 > eligible
+            if closed:
+                result = {
+                    "eligible": eligible,
+                    "ballots": len(rows),
+                    "counts": counts,
+                    "majority": 0 if item["adopted"] else None,
+                    "adopted": item["adopted"],
+                    "not_counted": 0,
+                }
+                await session.exec(vote.update().where(vote.c.id == vote_id).values(result=result))
+        else:
+            people = [r for r in residents if r["group_id"] in scope]
+            rows = []
+            for r in people:
+                if rng.random() > 0.5:
+                    continue
+                rows.append(
+                    {
+                        "vote_id": vote_id,
+                        "person_id": r["person_id"],
+                        "group_id": r["group_id"],
+                        "option": rng.choice([0, 1, None]),
+                        "comment": "Nên làm sớm." if rng.random() < 0.3 else None,
+                        "given_at": opens,
+                    }
+                )
+            await _bulk_table(session, opinion, rows)
+            comments = sum(r["comment"] is not None for r in rows)
+            item.update(opinions=len(rows), comments=comments, residents=len(people))
+            if closed:
+                result = {
+                    "residents": len(people),
+                    "opinions": len(rows),
+                    "counts": [0, 0],
+                    "comments": comments,
+                }
+                await session.exec(vote.update().where(vote.c.id == vote_id).values(result=result))
+        expected.append(item)
+    return expected
+
+
+async def _bulk_table(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        await session.exec(table.insert(), params=rows[start : start + CHUNK])  # type: ignore[call-overload]

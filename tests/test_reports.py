@@ -88,6 +88,8 @@ async def _half_year(session, ward):  # type: ignore[no-untyped-def]
         notices=20,
         tickets=1000,
         now=NOW,
+        votes=5,
+        consultations=2,
     )
     await session.commit()
     return data
@@ -172,6 +174,29 @@ async def test_half_year_workbook_matches_the_rows(session, ward) -> None:  # ty
             : notices_sheet.index(next(r for r in notices_sheet if r[0] == "Tổng cộng"))
         ]
     ) == len(notices_in)
+
+    if files.report.votes.available:
+        votes = [v for v in data.votes if v["kind"] == "vote"]
+        consultations = [v for v in data.votes if v["kind"] == "consultation"]
+        assert summary["votes"] == len(votes) == 5
+        assert summary["votes_adopted"] == sum(v["adopted"] and v["closed"] for v in votes)
+        assert summary["opinions"] == sum(c["opinions"] for c in consultations)
+        lines = {v.vote_id: v for v in files.report.votes.votes}
+        for v in votes:
+            line = lines[v["id"]]
+            assert (line.ballots, line.agree, line.closed) == (
+                v["ballots"],
+                v["agree"],
+                v["closed"],
+            )
+            if v["closed"]:
+                assert (line.eligible, line.adopted) == (v["eligible"], v["adopted"])
+            else:
+                assert line.adopted is None
+        sheet = [r for r in wb["Biểu quyết"].iter_rows(min_row=6, values_only=True) if r[0]]
+        assert {r[0] for r in sheet} >= {f"Biểu quyết số {n}" for n in range(1, 6)}
+    else:
+        assert "votes" not in summary
 
     # The charts are readable images, embedded in the workbook too.
     assert len(files.charts) == 4
