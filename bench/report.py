@@ -1,5 +1,6 @@
 """The annual report of a large ward: a year of activity (50,000 households, 100,000
-tickets, 200 notices with their deliveries and reads) written with bulk inserts, then
+tickets, 200 notices with their deliveries and reads, 20 votes
+when the vote tables exist) written with bulk inserts, then
 the seconds to compute the report and to render its files, on SQLite and PostgreSQL.
 
     .venv/bin/python bench/report.py [--households 50000] [--tickets 100000]
@@ -61,6 +62,8 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, object]:
                 tickets=args.tickets,
                 now=NOW,
                 keep_rows=False,
+                votes=args.votes,
+                consultations=args.consultations,
             )
             await session.commit()
             row["generate_s"] = time.perf_counter() - t0
@@ -82,6 +85,7 @@ async def run(url: str, args: argparse.Namespace) -> dict[str, object]:
             files = await report_files.produce(session, ward, period, now=NOW)
             row["compute_and_files_s"] = time.perf_counter() - t0
         row["tickets_in_report"] = report.tickets.total.received
+        row["votes_in_report"] = len(report.votes.votes)
         row["notices_in_report"] = report.notices.total
         row["xlsx_kb"] = len(files.xlsx) // 1024
         row["pdf_kb"] = len(files.pdf) // 1024
@@ -120,7 +124,11 @@ async def main(args: argparse.Namespace) -> None:
     print(
         f"Annual report, {args.households} households ({args.registered:.0%} on the messenger), "
         f"{args.tickets} tickets, {args.notices} notices; "
-        + ("votes included." if votes else "no votes: the vote tables do not exist on this branch.")
+        + (
+            f"{args.votes} votes and {args.consultations} consultations."
+            if votes
+            else "no votes: the vote tables do not exist on this branch."
+        )
     )
     keys = [
         "generate_s",
@@ -128,6 +136,7 @@ async def main(args: argparse.Namespace) -> None:
         "reads",
         "tickets_in_report",
         "notices_in_report",
+        "votes_in_report",
         "compute_s",
         "compute_and_files_s",
         "xlsx_kb",
@@ -149,6 +158,8 @@ if __name__ == "__main__":
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--notices", type=int, default=200)
     parser.add_argument("--registered", type=float, default=0.2)
+    parser.add_argument("--votes", type=int, default=20)
+    parser.add_argument("--consultations", type=int, default=5)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-postgres", action="store_true")
     asyncio.run(main(parser.parse_args()))
