@@ -15,7 +15,7 @@ from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,7 +28,7 @@ from bot.services.audit import ChainReport
 from bot.services.errors import NotAllowed
 from bot.services.oversight import LateTicket
 from bot.services.people import Actor, clean_text
-from bot.services.report_files import num, pct
+from bot.services.report_files import adopted_text, num, pct
 from bot.services.reports import Report
 from handlers.keyboards import confirm_keyboard, esc
 from handlers.menu import MENU, MenuEntry, main_menu, menu_button
@@ -49,8 +49,11 @@ MENU.extend(
 )
 
 
+VOTES_SHOWN = 5
+
+
 class Oversee(CallbackData, prefix="ov"):
-    # new | list | files | send | drop | open | answer | ans-send | ans-drop
+    # new | list | files | record | send | drop | open | answer | ans-send | ans-drop
     action: str
     ward: int = 0
     id: int = 0
@@ -115,6 +118,30 @@ def overview_text(
                     received=b.received,
                     on_time_pct=pct(b.on_time_pct),
                     overdue=b.overdue_now,
+                )
+            )
+    votes = report.votes
+    if votes.available:
+        lines.append("")
+        lines.append(
+            _("🗳 Votes: {votes}, adopted {adopted}; consultations: {consultations}").format(
+                votes=len(votes.votes),
+                adopted=sum(1 for v in votes.votes if v.adopted),
+                consultations=len(votes.consultations),
+            )
+        )
+        for v in votes.votes[-VOTES_SHOWN:]:
+            lines.append(
+                _(
+                    "   • {title} ({scope}): {ballots}/{eligible} households, "
+                    "agree {agree} — {result}"
+                ).format(
+                    title=esc(v.title),
+                    scope=esc(v.scope),
+                    ballots=v.ballots,
+                    eligible=v.eligible if v.eligible is not None else "…",
+                    agree=v.agree,
+                    result=adopted_text(v.adopted),
                 )
             )
     lines.append("")
@@ -184,6 +211,12 @@ async def show(message: Message, session: AsyncSession, actor: Actor, state: FSM
         builder.button(
             text=_("📈 Report files"), callback_data=Oversee(action="files", ward=ward_id)
         )
+        for v in report.votes.votes[-VOTES_SHOWN:]:
+            if v.closed and v.record_notice_id is not None:
+                builder.button(
+                    text=_("📄 Record: {title}").format(title=v.title[:40]),
+                    callback_data=Oversee(action="record", id=v.record_notice_id),
+                )
         builder.adjust(1)
         await message.answer(
             overview_text(ward.name, report, late, late_total, chain, open_recs),
@@ -201,6 +234,17 @@ async def files(
     await query.message.answer(  # type: ignore[union-attr]
         _("📈 Report of <b>{ward}</b>: which period?").format(ward=esc(ward.name)),
         reply_markup=period_keyboard(ward.id, today).as_markup(),  # type: ignore[arg-type]
+    )
+
+
+@router.callback_query(Oversee.filter(F.action == "record"))
+async def record(
+    query: CallbackQuery, callback_data: Oversee, session: AsyncSession, actor: Actor
+) -> None:
+    stored = await oversight.vote_record(session, actor, callback_data.id)
+    await query.answer()
+    await query.message.answer_document(  # type: ignore[union-attr]
+        BufferedInputFile(stored.data, filename=stored.filename)
     )
 
 

@@ -201,3 +201,42 @@ async def test_residents_public_figures_of_the_month(session, ward) -> None:  # 
     )
     count = (await session.exec(select(func.count()).where(col(Ticket.ward_id) == ward.id))).one()
     assert count == 200 > figures.received
+
+
+async def test_an_inspector_gets_a_vote_record_and_nothing_else(session, ward) -> None:  # type: ignore[no-untyped-def]
+    from bot.services import files, notices
+    from bot.services.errors import NotFound
+
+    inspector = await factories.with_role(session, Role.INSPECTOR, ward_id=ward.id)
+    admin = await factories.with_role(session, Role.ADMIN, ward_id=ward.id)
+    pdf = b"%PDF-1.4 bien ban kiem phieu"
+    stored = await files.save(session, data=pdf, filename="bien-ban-kiem-phieu-1.pdf")
+    code = (await notices.categories(session, ward.id))[0].code
+    result = await notices.publish(
+        session,
+        None,
+        ward_id=ward.id,
+        group_ids=None,
+        category_code=code,
+        title="Kết quả biểu quyết",
+        body="Được thông qua.",
+        attachment_ids=[stored.id],
+        source="vote",
+        publisher_label="UBND phường",
+    )
+    plain = await notices.publish(
+        session,
+        admin,
+        ward_id=ward.id,
+        group_ids=None,
+        category_code=code,
+        title="Thông báo khác",
+        body="Nội dung.",
+        attachment_ids=[stored.id],
+    )
+    record = await oversight.vote_record(session, inspector, result.id)
+    assert record.data == pdf and record.filename.startswith("bien-ban")
+    with pytest.raises(NotAllowed):
+        await oversight.vote_record(session, admin, result.id)
+    with pytest.raises(NotFound):
+        await oversight.vote_record(session, inspector, plain.id)

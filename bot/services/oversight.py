@@ -20,10 +20,13 @@ from bot.delivery.outbox import Priority, enqueue
 from bot.i18n import __
 from bot.models import (
     OPEN_STATUSES,
+    Notice,
+    NoticeAttachment,
     Office,
     Recommendation,
     Role,
     RoleGrant,
+    StoredFile,
     Ticket,
     Ward,
 )
@@ -95,6 +98,28 @@ async def late_tickets(
     return [
         LateTicket(code, kind, office, d, (today - d).days) for code, kind, office, d in rows
     ], int(total)
+
+
+# --- vote records ---------------------------------------------------------------------------
+
+
+async def vote_record(session: AsyncSession, actor: Actor, notice_id: int) -> StoredFile:
+    """The vote-count record (biên bản kiểm phiếu) attached to a vote's result notice."""
+    notice = await session.get(Notice, notice_id)
+    if notice is None or notice.source != "vote":
+        raise NotFound(__("This record does not exist."))
+    require_inspector(actor, notice.ward_id)
+    stored = (
+        await session.exec(
+            select(StoredFile)
+            .join(NoticeAttachment, col(NoticeAttachment.file_id) == StoredFile.id)
+            .where(NoticeAttachment.notice_id == notice_id)
+            .order_by(col(NoticeAttachment.position))
+        )
+    ).first()
+    if stored is None:
+        raise NotFound(__("This record does not exist."))
+    return stored
 
 
 # --- supervision recommendations -----------------------------------------------------------

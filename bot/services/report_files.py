@@ -347,7 +347,7 @@ def make_xlsx(report: Report, charts: list[Chart]) -> bytes:
                     v.ballots,
                     v.turnout,
                     v.agree,
-                    _adopted(v.adopted),
+                    adopted_text(v.adopted),
                 ],
             )
             ws.cell(row=row, column=6).number_format = "0.0%"
@@ -375,7 +375,7 @@ def make_xlsx(report: Report, charts: list[Chart]) -> bytes:
                     c.residents,
                     c.opinions,
                     c.comments,
-                    _("Yes") if c.responded else (_("No") if c.closed else _("Open")),
+                    _("Yes") if c.responded else (_("No") if c.closed else _("Still open")),
                 ],
             )
     _widths(ws, [50, 24, 12, 12, 10, 10, 10, 18])
@@ -399,7 +399,7 @@ def _put(ws: Any, row: int, values: list[Any], *, bold: bool = False) -> None:
             cell.font = BOLD
 
 
-def _adopted(value: bool | None) -> str:
+def adopted_text(value: bool | None) -> str:
     if value is None:
         return _("Still open")
     return _("Adopted") if value else _("Not adopted")
@@ -612,7 +612,7 @@ def make_pdf(report: Report, charts: list[Chart]) -> bytes:
         )
         for v in votes[:10]:
             turnout = f"{_('Turnout').lower()} {pct(v.turnout)}"
-            para(f"– {v.title}: {turnout}, {_adopted(v.adopted).lower()}")
+            para(f"– {v.title}: {turnout}, {adopted_text(v.adopted).lower()}")
         if len(votes) > 10:
             para(_("… and {more} more in the workbook.").format(more=len(votes) - 10))
     by_type = next((c for c in charts if c.name == "tickets-by-type"), None)
