@@ -23,7 +23,7 @@ from bot import clock
 from bot.delivery.render import Outgoing, renderer
 from bot.i18n import N_, _, format_date
 from bot.models import Delivery, Recommendation, TicketType, Ward
-from bot.services import audit, oversight, reports, workdays
+from bot.services import oversight, reports, workdays
 from bot.services.audit import ChainReport
 from bot.services.errors import NotAllowed
 from bot.services.oversight import LateTicket
@@ -190,7 +190,7 @@ async def show(message: Message, session: AsyncSession, actor: Actor, state: FSM
     if not actor.inspected_ward_ids():
         await message.answer(_("Oversight is for the ward's inspectors."))
         return
-    chain = await audit.verify(session)
+    chain = await oversight.audit_status(session)
     for ward_id in oversight.require_inspector(actor):
         ward = await oversight.inspected_ward(session, actor, ward_id)
         today = workdays.local_date(clock.now(), ward.timezone)

@@ -8,6 +8,7 @@ number of days; never a name, a phone, an address or the ticket's text.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -98,6 +99,24 @@ async def late_tickets(
     return [
         LateTicket(code, kind, office, d, (today - d).days) for code, kind, office, d in rows
     ], int(total)
+
+
+# --- the audit trail ---------------------------------------------------------------------------
+
+# Verifying reads the whole trail; inspectors opening /oversight one after another share
+# a recent result instead of each re-reading it.
+AUDIT_CACHE_SECONDS = 300
+_audit_cache: tuple[float, audit.ChainReport] | None = None
+
+
+async def audit_status(session: AsyncSession, *, fresh: bool = False) -> audit.ChainReport:
+    global _audit_cache
+    now = time.monotonic()
+    if not fresh and _audit_cache is not None and now - _audit_cache[0] < AUDIT_CACHE_SECONDS:
+        return _audit_cache[1]
+    report = await audit.verify(session)
+    _audit_cache = (now, report)
+    return report
 
 
 # --- vote records ---------------------------------------------------------------------------
