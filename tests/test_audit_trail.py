@@ -31,7 +31,11 @@ async def test_each_state_change_is_in_the_chain(session, ward) -> None:  # type
         await session.exec(select(TicketCategory).where(TicketCategory.code == "ha-tang"))
     ).one()
     filed = await tickets.file_ticket(
-        session, filer, ticket_type="phan_anh", category_id=category.id, description="Cống ngõ 3 bị tắc."
+        session,
+        filer,
+        ticket_type="phan_anh",
+        category_id=category.id,
+        description="Cống ngõ 3 bị tắc.",
     )
     staff = await officer(session, ward)
     await tickets.claim(session, staff, filed.ticket.id)
