@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,6 +44,7 @@ from bot.services import notices  # noqa: E402
 from bot.services.wards import load_ward_file  # noqa: E402
 from bot.telegram.factory import create_bot  # noqa: E402
 from bot.telegram.transport import TelegramTransport  # noqa: E402
+from tests.e2e.harness import EmulatorProcess  # noqa: E402
 
 TOKEN = "7000000001:AAbenchmarkbenchmarkbenchmarkbench1"
 WARD_FILE = ROOT / "examples" / "ward.yaml"
@@ -76,23 +75,6 @@ class Result:
 
 
 # --- the emulator, in its own process ----------------------------------------------------
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.emulator", "--port", "0", "--token", TOKEN],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"(http://\S+)", line)
-    if not match:
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {line}")
-    return process, match.group(1)
 
 
 async def make_users(client: EmulatorClient, count: int) -> list[int]:
@@ -330,7 +312,8 @@ def main() -> None:
     if args.default_recipients:
         scenarios.append(Scenario("Telegram's limits", args.default_recipients, 30, 25, "sqlite"))
     workdir = Path(tempfile.mkdtemp(prefix="wardbot-bench-"))
-    process, base_url = start_emulator()
+    emulator = EmulatorProcess(TOKEN)
+    base_url = emulator.base_url
     try:
         results = [
             asyncio.run(
@@ -351,8 +334,7 @@ def main() -> None:
                 )
             )
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        emulator.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
     header = (

@@ -75,9 +75,7 @@ def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workers]:
         "WARDBOT_LOG_LEVEL": "DEBUG",
         "WARDBOT_DELIVERY_POLL_INTERVAL": "0.1",
     }
-    processes = [
-        BotProcess(env, workdir / f"worker{n}.log", args=["worker"]) for n in range(2)
-    ]
+    processes = [BotProcess(env, workdir / f"worker{n}.log", args=["worker"]) for n in range(2)]
     try:
         for process in processes:
             process.start(ready_text="worker is running")
