@@ -181,7 +181,7 @@ def vote_text(
 def ballot_keyboard(vote: Vote, household_id: int) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for index, label in enumerate(vote.options):
-        builder.button(text=label, callback_data=Press(v=vote.id, o=index, h=household_id))  # type: ignore[arg-type]
+        builder.button(text=label, callback_data=Press(v=vote.id or 0, o=index, h=household_id))  # type: ignore[arg-type]
     builder.adjust(2)
     return builder.as_markup()
 
@@ -189,12 +189,12 @@ def ballot_keyboard(vote: Vote, household_id: int) -> InlineKeyboardMarkup:
 def opinion_keyboard(vote: Vote) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for index, label in enumerate(vote.options):
-        builder.button(text=label, callback_data=Opine(v=vote.id, o=index))  # type: ignore[arg-type]
+        builder.button(text=label, callback_data=Opine(v=vote.id or 0, o=index))  # type: ignore[arg-type]
     builder.adjust(2)
     builder.row(
         InlineKeyboardButton(
             text=_("💬 Write a comment"),
-            callback_data=VoteAct(action="comment", id=vote.id).pack(),  # type: ignore[arg-type]
+            callback_data=VoteAct(action="comment", id=vote.id or 0).pack(),  # type: ignore[arg-type]
         )
     )
     return builder.as_markup()
