@@ -4,6 +4,7 @@ closing exactly once, the more-than-half-of-all-households rule, the published r
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -443,3 +444,80 @@ async def test_ballot_rows_carry_no_choice_in_the_audit(session: AsyncSession, w
     await votes.cast(session, rep, vote.id, 1)  # type: ignore[arg-type]
     entries = (await session.exec(select(AuditEntry).where(AuditEntry.action == "vote.cast"))).all()
     assert len(entries) == 1 and "option" not in (entries[0].data or {})
+
+
+# --- consultations ----------------------------------------------------------------------
+
+
+async def new_consultation(session: AsyncSession, actor: Actor, ward: Ward, **kw: Any) -> Vote:
+    return await new_vote(
+        session,
+        actor,
+        ward,
+        kind=votes.CONSULTATION,
+        matter=None,
+        question="Góp ý dự thảo quy ước tổ dân phố năm 2027",
+        explanation="Điều 1. Giữ gìn vệ sinh chung. Điều 2. Giờ giấc sinh hoạt.",
+        options=["Tán thành", "Cần sửa đổi"],
+        **kw,
+    )
+
+
+async def test_consultation_opinions_summary_and_response(
+    factory: async_sessionmaker[AsyncSession], session: AsyncSession, ward: Ward
+) -> None:
+    from openpyxl import load_workbook
+
+    leader = await leader_of(session, ward)
+    residents = await representatives(session, leader, 3)
+    pending = await factories.resident(session, "KP01")
+    consultation = await new_consultation(session, leader, ward)
+    cid: int = consultation.id  # type: ignore[assignment]
+    # Every verified resident is asked (not only representatives); not the pending one.
+    asked = (
+        await session.exec(select(Delivery.person_id).where(Delivery.kind == votes.CONSULT))
+    ).all()
+    assert sorted(asked) == sorted(r.person_id for r in residents)  # type: ignore[type-var]
+    assert (await votes.give_opinion(session, residents[0], cid, option=0))[0] == "given"
+    outcome, opinion = await votes.give_opinion(
+        session, residents[0], cid, comment="Đề nghị bổ sung quy định về nuôi chó."
+    )
+    assert outcome == "changed" and opinion.option == 0 and opinion.comment
+    assert (await votes.give_opinion(session, residents[0], cid, option=0))[0] == "unchanged"
+    await votes.give_opinion(session, residents[1], cid, option=1, comment="Giờ nghỉ trưa 12h")
+    await refused(session, NotAllowed, lambda: votes.give_opinion(session, pending, cid, option=0))
+    await refused(
+        session, StaleButton, lambda: votes.give_opinion(session, residents[2], cid, option=9)
+    )
+    await refused(session, InvalidInput, lambda: votes.give_opinion(session, residents[2], cid))
+    # A vote's ballot cannot be cast on a consultation, nor an opinion given on a vote.
+    await refused(session, StaleButton, lambda: votes.cast(session, residents[2], cid, 0))
+    await refused(
+        session, Conflict, lambda: votes.publish_response(session, leader, cid, body="Tiếp thu")
+    )
+    consultation = await close_now(session, factory, consultation)
+    assert consultation.result["counts"] == [1, 1] and consultation.result["comments"] == 2
+    await refused(
+        session, Conflict, lambda: votes.give_opinion(session, residents[2], cid, option=0)
+    )
+    [summary] = (await session.exec(select(Delivery).where(Delivery.kind == votes.SUMMARY))).all()
+    assert summary.person_id == leader.person_id
+    stored = await session.get(StoredFile, summary.params["file_id"])
+    sheet = load_workbook(io.BytesIO(stored.data)).active  # type: ignore[union-attr]
+    cells = [c for row in sheet.iter_rows(values_only=True) for c in row if c]  # type: ignore[union-attr]
+    assert "Đề nghị bổ sung quy định về nuôi chó." in cells and "Giờ nghỉ trưa 12h" in cells
+    await refused(
+        session,
+        NotAllowed,
+        lambda: votes.publish_response(session, residents[0], cid, body="Tiếp thu"),
+    )
+    notice = await votes.publish_response(
+        session, leader, cid, body="Tiếp thu ý kiến về nuôi chó; giữ nguyên giờ nghỉ trưa."
+    )
+    await session.commit()
+    await session.refresh(consultation)
+    assert consultation.response_notice_id == notice.id and notice.source == "consultation"
+    assert "Góp ý dự thảo quy ước" in notice.title
+    await refused(
+        session, Conflict, lambda: votes.publish_response(session, leader, cid, body="Lần hai")
+    )
