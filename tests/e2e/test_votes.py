@@ -16,6 +16,7 @@ from bot.models import Ballot, ChannelAccount, Person, Resident, Role, Vote
 from tests.e2e.conftest import Stack
 from tests.e2e.harness import run_db
 from tests.e2e.journeys import WAIT, become, button, buttons, new_person, press
+from tests.e2e.test_demo import demo  # noqa: F401  (the demo, started once for this module)
 from tests.e2e.test_notices import seed_residents, started_users
 
 Json = dict[str, Any]
@@ -212,3 +213,46 @@ async def test_a_group_vote_from_creation_to_published_result(
             if "Kết quả biểu quyết" in (m.get("text") or "")
         ]
         assert len(results) == 1
+
+
+async def test_in_the_demo_the_resident_votes_from_the_web_chat(demo: str) -> None:  # noqa: F811
+    async with EmulatorClient(demo) as client:
+        users = await client.users()
+        resident = next(u for u in users if "resident" in u["persona"] and u["first_name"] == "An")
+        leader = next(u for u in users if "leader" in u["persona"])
+        rid = resident["id"]
+        # Last week's vote: its result and vote-count record are in the chat.
+        result = await client.wait_for_message(rid, "Kết quả biểu quyết", timeout=30)
+        assert "quỹ vệ sinh môi trường" in result["text"]
+        assert "Số hộ có quyền biểu quyết" in result["text"]
+        await client.wait_for_message(rid, lambda m: bool(m.get("document")), timeout=WAIT)
+
+        async def having(words: str) -> Json:
+            # Maybe received before the result: look through the whole chat.
+            for _ in range(100):
+                for m in await client.messages(rid):
+                    if words in (m.get("text") or "") and buttons(m):
+                        return m
+                await asyncio.sleep(0.2)
+            raise AssertionError(f"no message with {words!r} and buttons")
+
+        ballot = await having("dọn vệ sinh ngõ xóm")
+        pressed = await press(client, resident, ballot, "Đồng ý")
+        assert "Đã ghi nhận" in await answer(client, pressed)
+        consultation = await having("quy ước")
+        given = await press(client, resident, consultation, "Tán thành")
+        assert "Đã ghi nhận lựa chọn" in await answer(client, given)
+        # The leader follows the open vote.
+        await client.send_text(leader["id"], MENU)
+        menu = await client.wait_for_message(
+            leader["id"], lambda m: "tổ chức hoặc theo dõi" in (m.get("text") or ""), timeout=WAIT
+        )
+        await press(client, leader, menu, "dọn vệ sinh")
+        detail = await client.wait_for_message(
+            leader["id"],
+            lambda m: any("Tỷ lệ tham gia" in b["text"] for b in buttons(m)),
+            timeout=WAIT,
+        )
+        await press(client, leader, detail, "Tỷ lệ tham gia")
+        turnout = await client.wait_for_message(leader["id"], "Tổng cộng", timeout=WAIT)
+        assert "Khu phố 1:" in turnout["text"]
