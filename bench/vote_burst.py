@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
 import sys
 import tempfile
 import time
@@ -215,7 +216,9 @@ async def wait_answered(
         await asyncio.sleep(0.02)
 
 
-async def minimal_bot(base_url: str, token: str, stop: asyncio.Event, ready: asyncio.Event) -> None:
+async def minimal_bot(base_url: str, token: str) -> None:
+    """The comparison: aiogram polling the same emulator, answering every callback, in its
+    own process like wardbot (``--minimal-bot``)."""
     from aiogram import Bot, Dispatcher
     from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
@@ -229,12 +232,27 @@ async def minimal_bot(base_url: str, token: str, stop: asyncio.Event, ready: asy
     async def answer(query: CallbackQuery) -> None:
         await query.answer("ok")
 
-    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, close_bot_session=True))
     await bot.get_me()
-    ready.set()
-    await stop.wait()
-    await dp.stop_polling()
-    await task
+    print("minimal bot is running", flush=True)
+    await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+
+
+SCRIPT = Path(__file__).resolve()
+
+
+def start_minimal_bot(base_url: str, token: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--minimal-bot", base_url, token],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "minimal bot is running" in line:
+            return process
+    raise RuntimeError("the minimal bot did not start")
 
 
 async def main(households: int, spread: float, database_url: str | None) -> None:
@@ -265,17 +283,15 @@ async def main(households: int, spread: float, database_url: str | None) -> None
             ]
 
             # The minimal bot first: the ceiling of the emulator, aiogram and this machine.
-            stop, ready = asyncio.Event(), asyncio.Event()
-            plain = asyncio.create_task(minimal_bot(emulator.base_url, plain_token, stop, ready))
-            await ready.wait()
-            await asyncio.sleep(0.5)
+            plain = await asyncio.to_thread(start_minimal_bot, emulator.base_url, plain_token)
+            await asyncio.sleep(1)
             ids, start, errors = await burst(emulator, client, 7012345679, presses, spread)
             answered, seconds, _answers = await wait_answered(emulator, ids, start, 120)
             runs.append(
                 Run("minimal aiogram bot", len(presses), answered, seconds, errors=len(errors))
             )
-            stop.set()
-            await plain
+            plain.terminate()
+            plain.wait(timeout=30)
 
             env = {
                 "WARDBOT_TELEGRAM_TOKEN": token,
@@ -343,5 +359,11 @@ if __name__ == "__main__":
     parser.add_argument("--households", type=int, default=2000)
     parser.add_argument("--spread", type=float, default=1.0)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--minimal-bot", nargs=2, metavar=("API_URL", "TOKEN"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.households, args.spread, args.database_url))
+    if args.minimal_bot:
+        asyncio.run(minimal_bot(*args.minimal_bot))
+    else:
+        asyncio.run(main(args.households, args.spread, args.database_url))

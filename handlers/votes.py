@@ -8,19 +8,23 @@ buttons carry only ids, and forged ones change nothing.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import BaseMiddleware, Bot, Dispatcher, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    TelegramObject,
+    Update,
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlmodel import select
@@ -33,12 +37,15 @@ from bot.i18n import (
     _,
     format_datetime,
     format_percent,
+    get_i18n,
     ngettext,
+    normalise_language,
 )
 from bot.models import Delivery, Resident, StoredFile, Vote, Ward
 from bot.services import files, vote_documents, votes, wards
-from bot.services.errors import InvalidInput, NotAllowed, NotFound, StaleButton
+from bot.services.errors import DomainError, InvalidInput, NotAllowed, NotFound, StaleButton
 from bot.services.people import Actor, clean_text
+from bot.telegram.middlewares import CHANNEL
 from bot.telegram.transport import TEXT_LIMIT
 from handlers.keyboards import esc
 from handlers.menu import main_menu, menu_button
@@ -312,13 +319,8 @@ async def _send(message: Message, text: str, markup: InlineKeyboardMarkup | None
 # --- pressing ---------------------------------------------------------------------------
 
 
-@router.callback_query(Press.filter())
-async def press(
-    query: CallbackQuery, callback_data: Press, session: AsyncSession, actor: Actor
-) -> None:
-    result = await votes.cast(
-        session, actor, callback_data.v, callback_data.o, household_id=callback_data.h or None
-    )
+def press_answer(result: votes.CastResult) -> tuple[str, bool]:
+    """What a press is told (text, whether as an alert), in the current locale."""
     closes = format_datetime(result.vote.closes_at)
     if result.outcome == "cast":
         text = _(
@@ -331,14 +333,96 @@ async def press(
         )
     else:
         text = _("Your household has already voted “{option}”. Nothing changed.")
-    await query.answer(
-        text.format(
-            option=result.label,
-            previous=result.vote.options[result.previous] if result.previous is not None else "",
-            closes=closes,
-        ),
-        show_alert=result.outcome != "cast",
+    previous = result.vote.options[result.previous] if result.previous is not None else ""
+    return (
+        text.format(option=result.label, previous=previous, closes=closes),
+        result.outcome != "cast",
     )
+
+
+@router.callback_query(Press.filter())
+async def press(
+    query: CallbackQuery, callback_data: Press, session: AsyncSession, actor: Actor
+) -> None:
+    # Reached when the ballot box below is not installed (or did not take the press).
+    result = await votes.cast(
+        session, actor, callback_data.v, callback_data.o, household_id=callback_data.h or None
+    )
+    text, alert = press_answer(result)
+    await query.answer(text, show_alert=alert)
+
+
+class BallotBoxMiddleware(BaseMiddleware):
+    """Ballot presses go straight to one batching writer (``votes.BallotBox``), before the
+    per-update session, actor and FSM state are loaded: in a burst of thousands of
+    households that per-update work, not the ballot, would be the bottleneck. The writer
+    applies every rule of ``votes.cast`` (``cast_many``); anything it cannot parse goes
+    on to the routers like any other update."""
+
+    def __init__(self, box: votes.BallotBox) -> None:
+        self.box = box
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        query = event.callback_query if isinstance(event, Update) else None
+        if (
+            query is None
+            or not (query.data or "").startswith(f"{Press.__prefix__}:")
+            or query.message is None
+            or query.message.chat.type != "private"
+        ):
+            return await handler(event, data)
+        try:
+            parsed = Press.unpack(query.data)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return await handler(event, data)
+        bot: Bot = data["bot"]
+        i18n = get_i18n()
+        try:
+            result: votes.CastResult | Exception = await self.box.submit(
+                votes.BallotPress(
+                    channel=CHANNEL,
+                    external_id=str(query.from_user.id),
+                    vote_id=parsed.v,
+                    option=parsed.o,
+                    household_id=parsed.h,
+                )
+            )
+        except Exception as exc:  # logged by the box; the person is told, nothing was saved
+            result = exc
+        if not isinstance(result, votes.CastResult | DomainError):
+            with i18n.use_locale(normalise_language(query.from_user.language_code)):
+                text = _("Sorry, something went wrong. Nothing was saved; please try again.")
+            await bot.answer_callback_query(query.id, text=text, show_alert=True)
+            return None
+        if isinstance(result, votes.CastResult):
+            with i18n.use_locale(result.language):
+                text, alert = press_answer(result)
+        else:
+            with i18n.use_locale(normalise_language(query.from_user.language_code)):
+                text, alert = result.render(), True
+        await bot.answer_callback_query(query.id, text=text[:200], show_alert=alert)
+        return None
+
+
+def install_ballot_box(dp: Dispatcher, factory: Any) -> votes.BallotBox:
+    """Put the ballot box in front of the dispatcher's FSM middleware (call it right after
+    creating the Dispatcher, before the other update middlewares)."""
+    box = votes.BallotBox(factory)
+    observer = dp.update.outer_middleware
+    before = list(observer)
+    for middleware in before:
+        observer.unregister(middleware)
+    fsm_at = next(
+        (i for i, m in enumerate(before) if isinstance(m, FSMContextMiddleware)), len(before)
+    )
+    for middleware in [*before[:fsm_at], BallotBoxMiddleware(box), *before[fsm_at:]]:
+        observer.register(middleware)
+    return box
 
 
 @router.callback_query(Opine.filter())

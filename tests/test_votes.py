@@ -521,3 +521,82 @@ async def test_consultation_opinions_summary_and_response(
     await refused(
         session, Conflict, lambda: votes.publish_response(session, leader, cid, body="Lần hai")
     )
+
+
+# --- many presses at once ---------------------------------------------------------------
+
+
+def press_of(actor: Actor, vote: Vote, option: int, household_id: int = 0) -> votes.BallotPress:
+    assert actor.account is not None
+    return votes.BallotPress(
+        "telegram",
+        actor.account.external_id,
+        vote.id,
+        option,
+        household_id,  # type: ignore[arg-type]
+    )
+
+
+async def test_cast_many_applies_every_rule_per_press(session: AsyncSession, ward: Ward) -> None:
+    leader = await leader_of(session, ward)
+    reps = await representatives(session, leader, 3)
+    pending = await factories.resident(session, "KP01")
+    stranger = await factories.person(session)
+    vote = await new_vote(session, leader, ward)
+    other = reps[1].resident.household_id  # type: ignore[union-attr]
+    results = await votes.cast_many(
+        session,
+        [
+            press_of(reps[0], vote, 0),
+            press_of(reps[0], vote, 0),  # the same again: unchanged
+            press_of(reps[1], vote, 0),
+            press_of(reps[1], vote, 1),  # changed within the batch
+            press_of(reps[2], vote, 5),  # no such option
+            press_of(reps[2], vote, 0, household_id=other),  # another household's ballot
+            press_of(pending, vote, 0),
+            press_of(stranger, vote, 0),
+            votes.BallotPress("telegram", "no-such-account", vote.id, 0),  # type: ignore[arg-type]
+        ],
+    )
+    await session.commit()
+    kinds = [r.outcome if isinstance(r, votes.CastResult) else type(r).__name__ for r in results]
+    assert kinds == [
+        "cast",
+        "unchanged",
+        "cast",
+        "changed",
+        "StaleButton",
+        "StaleButton",
+        "NotAllowed",
+        "NotAllowed",
+        "NotAllowed",
+    ]
+    stored = {b.household_id: (b.option, b.changes) for b in await ballots(session, vote)}
+    assert stored == {reps[0].resident.household_id: (0, 0), other: (1, 1)}  # type: ignore[union-attr]
+    # A later batch changes a stored ballot; the last press counts.
+    [again] = await votes.cast_many(session, [press_of(reps[0], vote, 1)])
+    await session.commit()
+    assert isinstance(again, votes.CastResult) and (again.outcome, again.previous) == ("changed", 0)
+    stored = {b.household_id: (b.option, b.changes) for b in await ballots(session, vote)}
+    assert stored[reps[0].resident.household_id] == (1, 1)  # type: ignore[union-attr]
+
+
+async def test_the_ballot_box_batches_concurrent_presses(
+    factory: async_sessionmaker[AsyncSession], session: AsyncSession, ward: Ward
+) -> None:
+    leader = await leader_of(session, ward)
+    reps = await representatives(session, leader, 20)
+    vote = await new_vote(session, leader, ward)
+    await session.commit()
+    box = votes.BallotBox(factory, max_batch=8)
+    presses = [press_of(r, vote, n % 2) for n, r in enumerate(reps)] + [press_of(reps[0], vote, 0)]
+    results = await asyncio.gather(*(box.submit(p) for p in presses))
+    assert [r.outcome for r in results] == ["cast"] * 20 + ["unchanged"]  # type: ignore[union-attr]
+    stored = await ballots(session, vote)
+    assert len(stored) == 20 and sorted(b.option for b in stored) == [0] * 10 + [1] * 10
+    await session.commit()  # SQLite: the test's read holds the write lock until then
+    # Closed: the box answers with the refusal, and writes nothing.
+    clock.shift(timedelta(days=4))
+    [late] = await asyncio.gather(box.submit(press_of(reps[0], vote, 1)))
+    assert isinstance(late, Conflict)
+    assert sorted(b.option for b in await ballots(session, vote)) == [0] * 10 + [1] * 10
