@@ -16,6 +16,7 @@ from bot.models.tickets import (
     TicketSequence,
     TicketStatus,
 )
+from bot.models.votes import Ballot, Opinion, Vote, VoteGroup
 from bot.models.wards import (
     NoticeCategory,
     Office,
@@ -29,6 +30,7 @@ from bot.models.wards import (
 __all__ = [
     "OPEN_STATUSES",
     "AuditEntry",
+    "Ballot",
     "ChannelAccount",
     "Delivery",
     "DeliveryStatus",
@@ -42,6 +44,7 @@ __all__ = [
     "NoticeRead",
     "NoticeRevision",
     "Office",
+    "Opinion",
     "Person",
     "Province",
     "Resident",
@@ -58,5 +61,7 @@ __all__ = [
     "TicketSequence",
     "TicketStatus",
     "TicketType",
+    "Vote",
+    "VoteGroup",
     "Ward",
 ]

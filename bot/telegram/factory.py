@@ -71,6 +71,10 @@ def create_dispatcher(settings: Settings, factory: async_sessionmaker[AsyncSessi
 
     storage, isolation = fsm_backends(settings, factory)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
+    # Ballot presses bypass the per-update work below and go to one batching writer.
+    from handlers.votes import install_ballot_box
+
+    install_ballot_box(dp, factory)
     dp.update.outer_middleware(DbSessionMiddleware(factory))
     dp.update.outer_middleware(ActorMiddleware())
     LocaleMiddleware(get_i18n()).setup(dp)
