@@ -22,6 +22,7 @@ def build_router() -> Router:
         reports,
         roles,
         tickets,
+        votes,
     )
 
     root = Router(name="root")
@@ -39,6 +40,7 @@ def build_router() -> Router:
         profile.router,
         notices.router,
         tickets.router,
+        votes.router,
         reports.router,
         oversight.router,
         menu.fallback,

@@ -17,6 +17,7 @@ from bot.models.tickets import (
     TicketSequence,
     TicketStatus,
 )
+from bot.models.votes import Ballot, Opinion, Vote, VoteGroup
 from bot.models.wards import (
     NoticeCategory,
     Office,
@@ -30,6 +31,7 @@ from bot.models.wards import (
 __all__ = [
     "OPEN_STATUSES",
     "AuditEntry",
+    "Ballot",
     "ChannelAccount",
     "Delivery",
     "DeliveryStatus",
@@ -43,6 +45,7 @@ __all__ = [
     "NoticeRead",
     "NoticeRevision",
     "Office",
+    "Opinion",
     "Person",
     "Province",
     "Recommendation",
@@ -61,5 +64,7 @@ __all__ = [
     "TicketSequence",
     "TicketStatus",
     "TicketType",
+    "Vote",
+    "VoteGroup",
     "Ward",
 ]

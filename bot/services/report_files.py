@@ -356,11 +356,11 @@ def make_xlsx(report: Report, charts: list[Chart]) -> bytes:
             ws,
             row,
             [
-                _("Consultation"),
+                _("Subject of the consultation"),
                 _("Scope"),
                 _("Residents in scope"),
                 _("Opinions"),
-                _("Comments"),
+                _("Written comments"),
                 _("Response published"),
             ],
         )

@@ -1,7 +1,7 @@
 """Oversight: supervision recommendations (kiến nghị giám sát) and report reminders.
 
 Revision ID: 0501
-Revises: 0102
+Revises: 0301
 Create Date: 2026-11-26 01:24:28.722867
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import Text  # noqa: F401  (autogenerate writes JSONB(astext_typ
 import bot.models.base
 
 revision: str = "0501"
-down_revision: str | None = "0102"
+down_revision: str | None = "0301"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
