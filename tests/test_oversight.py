@@ -240,3 +240,51 @@ async def test_an_inspector_gets_a_vote_record_and_nothing_else(session, ward) -
         await oversight.vote_record(session, admin, result.id)
     with pytest.raises(NotFound):
         await oversight.vote_record(session, inspector, plain.id)
+
+
+async def test_a_real_vote_appears_in_the_report_and_its_record_reaches_the_inspector(
+    session, ward, factory
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.services import votes
+    from handlers.oversight import overview_text
+    from tests.test_votes import close_now, leader_of, new_vote, representatives
+
+    leader = await leader_of(session, ward)
+    reps = await representatives(session, leader, 5)
+    inspector = await factories.with_role(session, Role.INSPECTOR, ward_id=ward.id)
+    vote = await new_vote(session, leader, ward)
+    for rep, option in zip(reps, [0, 0, 0, 1], strict=False):
+        await votes.cast(session, rep, vote.id, option)  # type: ignore[arg-type]
+    open_report = await reports.build(session, ward, _period_of(vote), actor=inspector)
+    [line] = open_report.votes.votes
+    assert (line.closed, line.ballots, line.agree, line.adopted) == (False, 4, 3, None)
+    vote = await close_now(session, factory, vote)
+
+    report = await reports.build(session, ward, _period_of(vote), actor=inspector)
+    [line] = report.votes.votes
+    assert (line.closed, line.eligible, line.ballots, line.agree, line.adopted) == (
+        True,
+        5,
+        4,
+        3,
+        True,
+    )
+    assert line.scope == "Khu phố 1" and line.record_notice_id == vote.result_notice_id
+    record = await oversight.vote_record(session, inspector, line.record_notice_id)
+    assert record.data.startswith(b"%PDF")
+    text = overview_text(ward.name, report, [], 0, await audit.verify(session), 0)
+    assert "4/5 hộ tham gia, đồng ý 3 — Được thông qua" in text
+    files = await report_files.produce(session, ward, _period_of(vote))
+    summary = {
+        r[2]: r[1]
+        for r in load_workbook(io.BytesIO(files.xlsx))["Tổng hợp"].iter_rows(
+            min_row=5, values_only=True
+        )
+    }
+    assert (summary["votes"], summary["votes_adopted"]) == (1, 1)
+    assert summary["votes_turnout"] == pytest.approx(0.8)
+
+
+def _period_of(vote) -> reports.Period:  # type: ignore[no-untyped-def]
+    day = vote.opens_at.astimezone(reports.ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    return reports.parse_period(str(day.year))
