@@ -626,3 +626,16 @@ async def test_reminders_can_be_turned_off(
     await session.commit()
     clock.shift(timedelta(days=2, hours=23))
     assert await vote_jobs.remind_before_closing(factory, clock.now()) == 0
+
+
+def test_the_record_font_has_every_vietnamese_letter() -> None:
+    from fontTools.ttLib import TTFont
+
+    from bot.services import vote_documents
+
+    cmap = TTFont(vote_documents.font_path()).getBestCmap()
+    letters = (
+        "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệghiìíỉĩịklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvxyỳýỷỹỵ"
+    )
+    missing = [ch for ch in letters + letters.upper() + "“”–…%" if ord(ch) not in cmap]
+    assert missing == []
