@@ -71,7 +71,11 @@ def update() -> None:
     )
     path, catalog = _catalog("en")
     for message in catalog:
-        if message.id and not message.string:
+        if isinstance(message.id, tuple):
+            # A plural entry: singular and plural forms, English has two.
+            if not all(message.string):
+                message.string = message.id
+        elif message.id and not message.string:
             message.string = message.id
         message.flags.discard("fuzzy")
     _write(path, catalog)
