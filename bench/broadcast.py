@@ -122,7 +122,7 @@ async def seed(url: str, chat_ids: list[int]) -> int:
     async with session_factory(engine)() as session:
         await load_ward_file(session, WARD_FILE)
         await session.commit()
-        ward_id, _ = await verified_households(session, "BADINH", chat_ids)
+        ward_id = (await verified_households(session, "BADINH", chat_ids)).ward_id
         await session.commit()
     await engine.dispose()
     return ward_id

@@ -30,22 +30,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert  # noqa: E402
+from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot import clock  # noqa: E402
 from bot.db import create_engine, session_factory  # noqa: E402
+from bot.demo.bulk import verified_households  # noqa: E402
 from bot.emulator import BotSpec, EmulatorClient, EmulatorLimits  # noqa: E402
 from bot.models import (  # noqa: E402
     Ballot,
-    ChannelAccount,
-    Household,
-    Person,
-    Resident,
     Vote,
     VoteGroup,
 )
-from bot.services.wards import find_group, get_ward_by_code  # noqa: E402
+from bot.services.wards import find_group  # noqa: E402
 from tests.e2e.harness import (  # noqa: E402
     BotProcess,
     EmulatorThread,
@@ -78,47 +75,11 @@ async def seed(url: str, users: list[int]) -> tuple[int, list[int]]:
     engine = create_engine(url)
     factory = session_factory(engine)
     async with factory() as session:
-        ward = await get_ward_by_code(session, "BADINH")
+        crowd = await verified_households(session, "BADINH", users, group_code="KP01")
         group = await find_group(session, "KP01")
         now = clock.now()
-        for start in range(0, len(users), 500):
-            chunk = users[start : start + 500]
-            people = [Person(full_name=f"Hộ {uid}", language="vi") for uid in chunk]
-            session.add_all(people)
-            households = [
-                Household(
-                    group_id=group.id, address=f"Số {uid}", address_key=f"so {uid}", verified=True
-                )
-                for uid in chunk
-            ]
-            session.add_all(households)
-            await session.flush()
-            await session.exec(
-                insert(ChannelAccount),  # type: ignore[call-overload]
-                params=[
-                    {
-                        "person_id": p.id,
-                        "channel": "telegram",
-                        "external_id": str(uid),
-                        "chat_id": str(uid),
-                        "created_at": now,
-                    }
-                    for p, uid in zip(people, chunk, strict=True)
-                ],
-            )
-            session.add_all(
-                Resident(
-                    person_id=p.id,
-                    ward_id=ward.id,
-                    group_id=group.id,
-                    household_id=h.id,
-                    is_representative=True,
-                    status="verified",
-                )
-                for p, h in zip(people, households, strict=True)
-            )
         vote = Vote(
-            ward_id=ward.id,
+            ward_id=crowd.ward_id,
             matter=6,
             question="Có đồng ý lắp camera an ninh đầu ngõ không?",
             options=["Đồng ý", "Không đồng ý"],
@@ -132,18 +93,8 @@ async def seed(url: str, users: list[int]) -> tuple[int, list[int]]:
         await session.flush()
         session.add(VoteGroup(vote_id=vote.id, group_id=group.id))
         await session.commit()
-        households_by_user = dict(
-            (
-                await session.exec(
-                    select(ChannelAccount.external_id, Resident.household_id).join(
-                        Resident,
-                        Resident.person_id == ChannelAccount.person_id,  # type: ignore[arg-type]
-                    )
-                )
-            ).all()
-        )
     await engine.dispose()
-    return vote.id, [households_by_user[str(uid)] for uid in users]  # type: ignore[return-value]
+    return vote.id, crowd.household_ids  # type: ignore[return-value]
 
 
 async def stored_ballots(url: str, vote_id: int) -> tuple[int, int]:

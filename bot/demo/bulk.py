@@ -6,6 +6,8 @@ needs thousands of them already verified, so they are inserted in bulk instead.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, insert, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,26 +19,29 @@ from bot.services.wards import get_ward_by_code
 CHUNK = 5000
 
 
+@dataclass
+class Crowd:
+    ward_id: int
+    # In the order of the chat ids given.
+    person_ids: list[int]
+    household_ids: list[int]
+
+
 async def verified_households(
-    session: AsyncSession, ward_code: str, chat_ids: list[int]
-) -> tuple[int, list[int]]:
+    session: AsyncSession, ward_code: str, chat_ids: list[int], group_code: str | None = None
+) -> Crowd:
     """One verified household per Telegram chat, each represented by that chat's person,
-    spread over the ward's groups. Returns the ward's id and the new people's ids, in the
-    order of ``chat_ids``. The ward must be loaded; the caller commits."""
+    in the given group or spread over the ward's groups. The ward must be loaded; the
+    caller commits."""
     ward = await get_ward_by_code(session, ward_code)
-    groups = list(
-        (
-            await session.exec(
-                select(ResidentialGroup.id)
-                .where(ResidentialGroup.ward_id == ward.id)
-                .order_by(ResidentialGroup.id)
-            )
-        ).all()
-    )
+    query = select(ResidentialGroup.id).where(ResidentialGroup.ward_id == ward.id)
+    if group_code is not None:
+        query = query.where(ResidentialGroup.code == group_code)
+    groups = list((await session.exec(query.order_by(ResidentialGroup.id))).all())
     now = clock.now()
     last_person = (await session.exec(select(func.coalesce(func.max(Person.id), 0)))).one()
     last_household = (await session.exec(select(func.coalesce(func.max(Household.id), 0)))).one()
-    people: list[int] = []
+    crowd = Crowd(ward.id, [], [])  # type: ignore[arg-type]
     for start in range(0, len(chat_ids), CHUNK):
         chunk = chat_ids[start : start + CHUNK]
         rows = [
@@ -76,7 +81,8 @@ async def verified_households(
                 for p, h, _ in rows
             ],
         )  # fmt: skip
-        people.extend(p for p, _, _ in rows)
+        crowd.person_ids.extend(p for p, _, _ in rows)
+        crowd.household_ids.extend(h for _, h, _ in rows)
     if session.get_bind().dialect.name == "postgresql":
         # Explicit ids leave the sequences behind; the next ordinary insert would collide.
         for table in ("person", "household"):
@@ -85,4 +91,4 @@ async def verified_households(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
                 )
             )
-    return ward.id, people  # type: ignore[return-value]
+    return crowd

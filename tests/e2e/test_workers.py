@@ -118,7 +118,7 @@ async def test_two_workers_send_each_message_exactly_once(workers: Workers) -> N
         chats = await _people(client, RESIDENTS)
 
         async def publish(session: AsyncSession) -> int:
-            ward_id, _ = await verified_households(session, "BADINH", chats)
+            ward_id = (await verified_households(session, "BADINH", chats)).ward_id
             notice = await notices.publish(
                 session,
                 None,
@@ -154,7 +154,7 @@ async def test_two_workers_close_a_vote_once(workers: Workers) -> None:
         chats = await _people(client, 30)
 
         async def open_vote(session: AsyncSession) -> int:
-            ward_id, _ = await verified_households(session, "BADINH", chats)
+            ward_id = (await verified_households(session, "BADINH", chats)).ward_id
             admin = await factories.with_role(session, Role.ADMIN, ward_id=ward_id)
             vote = await votes.create(
                 session,
