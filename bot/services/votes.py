@@ -26,6 +26,8 @@ See ``cast`` for what it checks and returns.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +68,8 @@ from bot.services.errors import (
 from bot.services.notices import PublishScope, publish_scopes
 from bot.services.people import Actor, clean_text
 from bot.services.wards import get_ward, ward_settings
+
+log = logging.getLogger(__name__)
 
 VOTE = "vote"
 CONSULTATION = "consultation"
@@ -1387,8 +1391,6 @@ class BallotBox:
         self._writer: Any = None
 
     async def submit(self, press: BallotPress) -> CastResult | DomainError:
-        import asyncio
-
         future = asyncio.get_running_loop().create_future()
         self._pending.append((press, future))
         if self._writer is None or self._writer.done():
@@ -1396,9 +1398,6 @@ class BallotBox:
         return await future  # type: ignore[no-any-return]
 
     async def _drain(self) -> None:
-        import asyncio
-        import logging
-
         while self._pending:
             # Let the presses already on their way join this batch.
             await asyncio.sleep(0)
@@ -1409,7 +1408,7 @@ class BallotBox:
                     results: list[Any] = await cast_many(session, [p for p, _f in batch])
                     await session.commit()
             except Exception as exc:  # the batch is rolled back: every press is told
-                logging.getLogger(__name__).exception("writing %d ballots failed", len(batch))
+                log.exception("writing %d ballots failed", len(batch))
                 results = [exc] * len(batch)
             for (_press, future), result in zip(batch, results, strict=True):
                 if not future.done():
