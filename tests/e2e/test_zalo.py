@@ -1,0 +1,288 @@
+"""Zalo end to end: the real bot (`wardbot run` with a Zalo token) against the Zalo and
+Telegram emulators; residents on Zalo, leaders and officers on Telegram."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.emulator import BotSpec, EmulatorClient
+from bot.emulator.media import make_png
+from bot.emulator.zalo import ZaloPeople
+from bot.models import ChannelAccount, Delivery, Person, Resident, Role
+from bot.services import notices
+from tests.e2e.conftest import BOT_USERNAME, Stack
+from tests.e2e.harness import BotProcess, EmulatorThread, make_token, prepare_database, run_db
+from tests.e2e.journeys import WAIT, become, new_person, phone_for, press, register
+from tests.e2e.test_notices import publish_as_system, wait_until
+from tests.e2e.test_tickets import office_chat
+
+Json = dict[str, Any]
+ZALO_TOKEN = "3141592653589793:zalo-emulated-token-abcdef"
+
+
+@pytest.fixture(scope="module")
+def zstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A single-process stack whose bot also serves Zalo (long polling)."""
+    workdir = tmp_path_factory.mktemp("e2e-zalo")
+    token = make_token()
+    emulator = EmulatorThread([BotSpec(token, username=BOT_USERNAME)])
+    database_url = f"sqlite+aiosqlite:///{workdir / 'wardbot.db'}"
+    prepare_database(database_url)
+    stack = Stack(
+        emulator,
+        token,
+        database_url,
+        workdir,
+        extra_env={
+            "WARDBOT_ZALO_TOKEN": ZALO_TOKEN,
+            "WARDBOT_ZALO_API_URL": f"{emulator.base_url}/zalo",
+            "WARDBOT_ZALO_DELIVERY_RATE": "50",
+        },
+    )
+    process = BotProcess(stack.env(), workdir / "bot.log")
+    stack.processes.append(process)
+    process.start(ready_text="Zalo channel is running")
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+async def tg(zstack: Stack) -> AsyncIterator[EmulatorClient]:
+    client = EmulatorClient(zstack.emulator.base_url, timeout=30)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def zalo(zstack: Stack) -> AsyncIterator[ZaloPeople]:
+    client = ZaloPeople(zstack.emulator.base_url)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+_phones = iter(range(1000, 9999))
+
+
+async def zalo_register(
+    zalo: ZaloPeople, user: Json, *, group_number: str = "2", name: str, phone: str, address: str
+) -> Json:
+    """Hello → 1 (register) → group → name → phone → address → 1 (send)."""
+    uid = user["id"]
+    await zalo.say(uid, "Xin chào", "Gõ 1 để đăng ký cư trú")
+    await zalo.say(uid, "1", "tổ dân phố")
+    await zalo.say(uid, group_number, "Họ và tên")
+    await zalo.say(uid, name, "số điện thoại")
+    await zalo.say(uid, phone, "Địa chỉ")
+    summary = await zalo.say(uid, address, "kiểm tra")
+    assert name in summary["text"] and address in summary["text"]
+    return await zalo.say(uid, "1", "Cảm ơn")
+
+
+async def test_a_zalo_resident_registers_and_the_telegram_leader_approves(
+    zstack: Stack, tg: EmulatorClient, zalo: ZaloPeople
+) -> None:
+    leader = await new_person(tg, "Bình", "Trần Thị")
+    await become(tg, leader, zstack.database_url, Role.LEADER, unit="KP02")
+    user = await zalo.create_user("Cường Zalo")
+    uid = user["id"]
+
+    # Bad input changes nothing and says why.
+    await zalo.say(uid, "Xin chào", "Gõ 1 để đăng ký cư trú")
+    await zalo.say(uid, "1", "tổ dân phố")
+    await zalo.say(uid, "2", "Họ và tên")
+    await zalo.say(uid, "🙂🙂", "bằng chữ")
+    await zalo.say(uid, "0", "Gõ 1 để đăng ký cư trú")
+
+    done = await zalo_register(
+        zalo,
+        user,
+        name="Lê Văn Cường",
+        phone="0912 000 111",
+        address="Số 9, ngõ 3, Lê Lợi",
+    )
+    assert "tổ trưởng Khu phố 2" in done["text"]
+    assert len(done["text"]) <= 2000
+
+    request = await tg.wait_for_message(leader["id"], "Yêu cầu đăng ký", timeout=WAIT)
+    assert "Lê Văn Cường" in request["text"] and "+84912000111" in request["text"]
+    await press(tg, leader, request, "Duyệt")
+    approved = await zalo.wait_for(uid, "đã được duyệt")
+    assert "Khu phố 2" in approved["text"]
+    assert "<b>" not in approved["text"]
+
+    menu = await zalo.say(uid, "menu", "Gõ 1 để xem thông báo hiện hành")
+    assert "đăng ký cư trú" not in menu["text"]
+
+
+async def test_a_zalo_resident_files_a_ticket_with_a_photo_and_rates_the_answer(
+    zstack: Stack, tg: EmulatorClient, zalo: ZaloPeople
+) -> None:
+    officer = await new_person(tg, "Hùng", "Đặng Văn")
+    await become(tg, officer, zstack.database_url, Role.OFFICER, office="DCXD")
+    group = await office_chat(tg, officer, "Địa chính", "Tổ công tác Địa chính - Xây dựng")
+    user = await zalo.create_user("Lan Zalo")
+    uid = user["id"]
+    await zalo_register(
+        zalo,
+        user,
+        group_number="1",
+        name="Phạm Thị Lan",
+        phone=f"0912 00{next(_phones)}",
+        address="Số 5, ngõ 2, Lê Lợi",
+    )
+
+    menu = await zalo.say(uid, "0", "Gửi phản ánh")
+    number = re.search(r"Gõ (\d) để gửi phản ánh", menu["text"])
+    assert number, menu["text"]
+    types = await zalo.say(uid, number.group(1), "Bạn muốn gửi loại nào")
+    assert "Tố cáo" in types["text"]
+    categories = await zalo.say(uid, "1", "lĩnh vực nào")
+    road = re.search(r"(\d)\. Đường sá", categories["text"])
+    assert road, categories["text"]
+    await zalo.say(uid, road.group(1), "Hãy mô tả")
+    await zalo.say(uid, "Đèn chiếu sáng ngõ 2 Lê Lợi hỏng cả tuần nay.", "tối đa 5 ảnh")
+    await zalo.send_photo(uid, make_png(8, 8))
+    await zalo.wait_for(uid, "📎 Đã nhận (1)")
+    await zalo.say(uid, "1", "Sự việc ở đâu")
+    await zalo.send_location(uid, 21.0340, 105.8400)
+    await zalo.wait_for(uid, "ẩn danh")
+    confirm = await zalo.say(uid, "1", "Vui lòng kiểm tra")
+    assert "Tệp: 1" in confirm["text"] and "đã chia sẻ" in confirm["text"]
+    done = await zalo.say(uid, "1", "Mã phản ánh của bạn")
+    code = re.search(r"[A-Z]{2,4}-\d{4}-\d{6}", done["text"])
+    assert code is not None, done["text"]
+
+    card = await tg.wait_for_message(group["id"], code.group(0), timeout=WAIT)
+    assert "📍" in card["text"] and "Phạm Thị Lan" in card["text"]
+    await tg.wait_for_message(group["id"], lambda m: bool(m.get("photo")), timeout=WAIT)
+
+    await press(tg, officer, card, "Nhận xử lý")
+    await zalo.wait_for(uid, "đã nhận xử lý")
+    edited = await tg.wait_for_message(
+        group["id"],
+        lambda m: m["message_id"] == card["message_id"] and "cán bộ:" in (m.get("text") or ""),
+        timeout=WAIT,
+    )
+    await press(tg, officer, edited, "Trả lời")
+    await tg.wait_for_message(officer["id"], "Nhập nội dung trả lời", timeout=WAIT)
+    await tg.send_text(officer["id"], "Đã thay bóng đèn ngày hôm nay. Cảm ơn bà con.")
+    choose = await tg.wait_for_message(officer["id"], "Đã ghi nhận", timeout=WAIT)
+    await press(tg, officer, choose, "Gửi người dân")
+
+    answered = await zalo.wait_for(uid, "đã trả lời")
+    assert "Đã thay bóng đèn" in answered["text"] and "Gõ 0" in answered["text"]
+
+    menu = await zalo.say(uid, "0", "Phản ánh của tôi")
+    mine = re.search(r"Gõ (\d) để xem phản ánh của tôi", menu["text"])
+    assert mine, menu["text"]
+    await zalo.say(uid, mine.group(1), code.group(0))
+    detail = await zalo.say(uid, "1", "Quá trình xử lý")
+    for step in ("Đã gửi", "Cán bộ đã nhận xử lý", "Đã trả lời"):
+        assert step in detail["text"], step
+    await zalo.wait_for(uid, "Gõ từ 1 đến 5")
+    await zalo.say(uid, "5", "★★★★★")
+    await tg.wait_for_message(
+        group["id"],
+        lambda m: m["message_id"] == card["message_id"] and "★★★★★" in (m.get("text") or ""),
+        timeout=WAIT,
+    )
+
+
+async def test_a_telegram_resident_links_zalo_and_is_one_resident_reached_once(
+    zstack: Stack, tg: EmulatorClient, zalo: ZaloPeople
+) -> None:
+    telegram_user = await new_person(tg, "Minh", "Vũ Văn")
+    phone = phone_for(telegram_user)
+    await register(tg, telegram_user, group="Khu phố 6", name="Vũ Văn Minh", phone=phone)
+    other = await zalo.create_user("Người khác")
+    user = await zalo.create_user("Minh Zalo")
+    uid = user["id"]
+
+    # The same phone on Zalo leads to linking, with a code sent to Telegram.
+    await zalo.say(uid, "Xin chào", "Gõ 1 để đăng ký cư trú")
+    await zalo.say(uid, "1", "tổ dân phố")
+    await zalo.say(uid, "6", "Họ và tên")
+    await zalo.say(uid, "Vũ Văn Minh", "số điện thoại")
+    offer = await zalo.say(uid, phone, "liên kết")
+    assert "Gõ 1 để" in offer["text"]
+    await zalo.say(uid, "1", "mã gồm 6 chữ số")
+    sent = await tg.wait_for_message(telegram_user["id"], "Mã liên kết", timeout=WAIT)
+    code = re.search(r"\b(\d{6})\b", sent["text"])
+    assert code is not None, sent["text"]
+    wrong = "000000" if code.group(1) != "000000" else "111111"
+    await zalo.say(uid, wrong, "không đúng")
+    linked = await zalo.say(uid, code.group(1), "đã được liên kết")
+    assert "Gõ 1 để xem thông báo hiện hành" in linked["text"]
+
+    async def accounts(session: AsyncSession) -> tuple[set[int | None], int]:
+        rows = (
+            await session.exec(
+                select(ChannelAccount).where(
+                    col(ChannelAccount.external_id).in_([str(telegram_user["id"]), uid])
+                )
+            )
+        ).all()
+        persons = {r.person_id for r in rows}
+        residents = (
+            await session.exec(select(Resident).where(col(Resident.person_id).in_(persons)))
+        ).all()
+        return persons, len(residents)
+
+    persons, residents = await run_db(zstack.database_url, accounts)
+    assert len(persons) == 1 and residents == 1
+
+    # A notice reaches the person on both channels, and counts them once.
+    notice_id = await publish_as_system(
+        zstack.database_url,
+        groups=["KP06"],
+        title="Lịch cắt điện Khu phố 6",
+        body="Cắt điện từ 8 giờ đến 11 giờ ngày mai. " * 80,
+        posting_days=7,
+    )
+    await tg.wait_for_message(telegram_user["id"], "Lịch cắt điện", timeout=WAIT)
+    first = await zalo.wait_for(uid, "Lịch cắt điện")
+    assert len(first["text"]) <= 2000
+    # Long notices are split at word boundaries, never mid-word.
+    parts = [m["text"] for m in await zalo.messages(uid) if m["sender"] == "bot"]
+    notice_parts = parts[parts.index(first["text"]) :]
+    assert len(notice_parts) >= 2
+    words = set("Cắt điện từ 8 giờ đến 11 giờ ngày mai.".split())
+    for part, following in zip(notice_parts, notice_parts[1:], strict=False):
+        assert len(part) <= 2000
+        assert part.split()[-1] in words and following.split()[0] in words
+
+    async def stats(session: AsyncSession) -> Any:
+        rows = (
+            await session.exec(select(Delivery).where(Delivery.ref_id == notice_id))
+        ).all()
+        mine = [r for r in rows if r.person_id in persons]
+        return mine, await notices.stats(session, None, notice_id)
+
+    async def settled() -> Any:
+        mine, result = await run_db(zstack.database_url, stats)
+        return (mine, result) if all(r.status == "sent" for r in mine) else None
+
+    mine, result = await wait_until(settled, within=30, what="notice delivered")
+    assert {r.channel for r in mine} == {"telegram", "zalo"}
+    # Khu phố 6 has this one resident in this test's ward: reached on two channels,
+    # counted once.
+    assert result.total.recipients == 1 and result.total.sent == 1
+
+    # The other Zalo user, not registered, got nothing.
+    assert not [m for m in await zalo.messages(other["id"]) if "Lịch cắt điện" in (m.get("text") or "")]
+
+    async def one_person(session: AsyncSession) -> int:
+        return len((await session.exec(select(Person).where(Person.full_name == "Vũ Văn Minh"))).all())
+
+    assert await run_db(zstack.database_url, one_person) == 1
