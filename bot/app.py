@@ -62,7 +62,7 @@ async def runtime(settings: Settings, *, apply_migrations: bool = True) -> Async
     zalo = None
     if zalo_api is not None:
         transports["zalo"] = create_transport(settings, zalo_api)
-        zalo = ZaloChannel(zalo_api, factory)
+        zalo = ZaloChannel(zalo_api, factory, telegram_bot=bot)
     sender = Sender(
         factory,
         transports,

@@ -99,7 +99,6 @@ class Settings(BaseSettings):
             )
         return secret
 
-
     def zalo_token_value(self) -> str | None:
         """The Zalo token, or None when Zalo is not configured."""
         if self.zalo_token is None or not self.zalo_token.get_secret_value().strip():

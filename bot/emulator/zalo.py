@@ -202,10 +202,10 @@ class ZaloBotApi:
             return _error(exc)
         return web.json_response({"ok": True, "result": result})
 
-    async def m_getMe(self, bot: ZaloBot, params: Json) -> Json:  # noqa: N802
+    async def m_getMe(self, bot: ZaloBot, params: Json) -> Json:
         return {"id": bot.id, "account_name": f"bot.{bot.id}", "display_name": bot.name}
 
-    async def m_getUpdates(self, bot: ZaloBot, params: Json) -> Json | None:  # noqa: N802
+    async def m_getUpdates(self, bot: ZaloBot, params: Json) -> Json | None:
         if bot.webhook_url:
             raise ApiError(409, "Conflict: a webhook is set")
         timeout = min(float(params.get("timeout") or 0), 60.0)
@@ -221,7 +221,7 @@ class ZaloBotApi:
                 return None
         return bot.updates.popleft()
 
-    async def m_setWebhook(self, bot: ZaloBot, params: Json) -> Json:  # noqa: N802
+    async def m_setWebhook(self, bot: ZaloBot, params: Json) -> Json:
         url = str(params.get("url") or "")
         if not url.startswith(("http://", "https://")):
             raise ApiError(400, "Bad Request: url is required")
@@ -229,11 +229,11 @@ class ZaloBotApi:
         bot.webhook_secret = str(params.get("secret_token") or "")
         return {"url": url}
 
-    async def m_deleteWebhook(self, bot: ZaloBot, params: Json) -> Json:  # noqa: N802
+    async def m_deleteWebhook(self, bot: ZaloBot, params: Json) -> Json:
         bot.webhook_url = bot.webhook_secret = None
         return {"url": ""}
 
-    async def m_getWebhookInfo(self, bot: ZaloBot, params: Json) -> Json:  # noqa: N802
+    async def m_getWebhookInfo(self, bot: ZaloBot, params: Json) -> Json:
         return {"url": bot.webhook_url or "", "pending_update_count": len(bot.updates)}
 
     def _recipient(self, bot: ZaloBot, params: Json) -> ZaloUser:
@@ -248,7 +248,7 @@ class ZaloBotApi:
             raise ApiError(429, "Too Many Requests", retry_after=round(wait, 2))
         return user
 
-    async def m_sendMessage(self, bot: ZaloBot, params: Json) -> Json:  # noqa: N802
+    async def m_sendMessage(self, bot: ZaloBot, params: Json) -> Json:
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ApiError(400, "Bad Request: text is empty")
@@ -259,7 +259,7 @@ class ZaloBotApi:
         sent = self.zalo._record(user, sender="bot", text=text)
         return {"message_id": sent["message_id"], "date": sent["date"]}
 
-    async def m_sendPhoto(self, bot: ZaloBot, params: Json) -> Json:  # noqa: N802
+    async def m_sendPhoto(self, bot: ZaloBot, params: Json) -> Json:
         photo = params.get("photo")
         if not isinstance(photo, str) or not photo.startswith(("http://", "https://")):
             raise ApiError(400, "Bad Request: photo must be a URL")
@@ -270,7 +270,7 @@ class ZaloBotApi:
         )
         return {"message_id": sent["message_id"], "date": sent["date"]}
 
-    async def m_sendChatAction(self, bot: ZaloBot, params: Json) -> bool:  # noqa: N802
+    async def m_sendChatAction(self, bot: ZaloBot, params: Json) -> bool:
         return True
 
 
@@ -307,9 +307,7 @@ class ZaloControl:
             try:
                 return web.json_response({"ok": True, "result": await handler(request, body)})
             except ApiError as exc:
-                return web.json_response(
-                    {"ok": False, "error": exc.description}, status=exc.code
-                )
+                return web.json_response({"ok": False, "error": exc.description}, status=exc.code)
 
         return wrapped
 

@@ -62,7 +62,7 @@ async def dispatch(ctx: Ctx) -> None:
         intro = None
         if ctx.state is None and ctx.actor.resident is None:
             intro = _(
-                "Xin chào! This is your ward's assistant: notices, feedback to the ward and "
+                "Hello! This is your ward's assistant: notices, feedback to the ward and "
                 "more. Register first so that your group leader knows you live here."
             )
         show_menu(ctx, intro)
@@ -75,9 +75,15 @@ async def dispatch(ctx: Ctx) -> None:
 
 
 class ZaloChannel:
-    def __init__(self, api: ZaloApi, factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        api: ZaloApi,
+        factory: async_sessionmaker[AsyncSession],
+        telegram_bot: Any = None,
+    ) -> None:
         self.api = api
         self.factory = factory
+        self.telegram_bot = telegram_bot
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.handled = 0
@@ -110,7 +116,14 @@ class ZaloChannel:
                 language=None,
             )
             record = await load_record(session, update.user_id)
-            ctx = Ctx(session=session, actor=actor, update=update, api=self.api, record=record)
+            ctx = Ctx(
+                session=session,
+                actor=actor,
+                update=update,
+                api=self.api,
+                record=record,
+                telegram_bot=self.telegram_bot,
+            )
             with get_i18n().use_locale(actor.language or "vi"):
                 try:
                     async with session.begin_nested():

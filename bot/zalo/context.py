@@ -53,6 +53,9 @@ class Ctx:
     api: ZaloApi
     record: FsmRecord
     replies: list[str] = field(default_factory=list)
+    # The aiogram Bot, for the few things Telegram's layer does in place (a ticket's card
+    # in the office's Telegram chat is edited when a Zalo resident rates the answer).
+    telegram_bot: Any = None
 
     @property
     def text(self) -> str:

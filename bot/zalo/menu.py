@@ -46,7 +46,11 @@ def show_menu(ctx: Ctx, intro: str | None = None) -> None:
     resident = ctx.actor.resident
     if resident is not None and resident.status == "pending":
         lines.append(_("Your registration is waiting for the group leader's approval."))
-    lines += ["", numbered([_(e.text) for e in entries]), _("Type 0 at any time to come back here.")]
+    lines += [
+        "",
+        numbered([_(e.text) for e in entries]),
+        _("Type 0 at any time to come back here."),
+    ]
     ctx.say("\n".join(lines))
 
 

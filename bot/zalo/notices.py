@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from handlers.notices import _list_line, notice_text
 from bot.i18n import _
 from bot.services import notices
 from bot.services.errors import DomainError
 from bot.zalo.context import Ctx, action, state
+from handlers.notices import _list_line, notice_text
 
 SIZE = 5
 

@@ -16,7 +16,9 @@ _TAG = re.compile(r"<[^>]+>")
 def plain(text: str) -> str:
     """Zalo shows text as it is: tags go, a link keeps its address, entities decode."""
     text = _BREAK_TAGS.sub("\n", text)
-    text = _LINK.sub(lambda m: m.group(2) if m.group(1) in m.group(2) else f"{m.group(2)} ({m.group(1)})", text)
+    text = _LINK.sub(
+        lambda m: m.group(2) if m.group(1) in m.group(2) else f"{m.group(2)} ({m.group(1)})", text
+    )
     return html.unescape(_TAG.sub("", text))
 
 

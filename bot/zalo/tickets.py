@@ -6,7 +6,6 @@ resident come from the Telegram layer's own formatting, made plain by the transp
 
 from __future__ import annotations
 
-from handlers.tickets import clip, resident_text, status_name, type_name
 from bot.i18n import _, format_date
 from bot.models import TicketStatus, TicketType
 from bot.services import tickets
@@ -14,6 +13,7 @@ from bot.services.errors import InvalidInput
 from bot.zalo.api import EVENT_IMAGE, EVENT_LOCATION, ZaloError
 from bot.zalo.context import Ctx, action, numbered, state
 from bot.zalo.menu import show_menu
+from handlers.tickets import clip, refresh_cards, resident_text, status_name, type_name
 
 LIST_SIZE = 9
 
@@ -121,9 +121,7 @@ async def got_file(ctx: Ctx) -> None:
         attached.append([stored.id, "photo"])
         ctx.update_data(files=attached)
         ctx.say(
-            _("📎 Received ({count}). Send more or type 1 to continue.").format(
-                count=len(attached)
-            )
+            _("📎 Received ({count}). Send more or type 1 to continue.").format(count=len(attached))
         )
         return
     if ctx.text != "1":
@@ -284,6 +282,8 @@ async def rate(ctx: Ctx) -> None:
         ctx.say(_("Please type a number from 1 to 5, or 0 for the menu."))
         return
     ticket = await tickets.rate(ctx.session, ctx.actor, int(ctx.data["id"]), stars=stars)
+    if ctx.telegram_bot is not None:
+        await refresh_cards(ctx.telegram_bot, ctx.session, ticket.id)  # type: ignore[arg-type]
     show_menu(
         ctx,
         _("Thank you: you rated the answer to {code} {stars}.").format(
