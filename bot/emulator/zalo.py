@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import time
@@ -363,11 +364,8 @@ class ZaloControl:
         after = int(request.query.get("after", "0"))
         wait = min(float(request.query.get("wait", "0")), 30.0)
         if wait and len(user.messages) <= after:
-            changed = user.changed
-            try:
-                await asyncio.wait_for(changed.wait(), timeout=wait)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(user.changed.wait(), timeout=wait)
         return [{"index": i, **m} for i, m in enumerate(user.messages) if i >= after]
 
     async def set_limits(self, request: web.Request, body: Json) -> Json:
@@ -445,7 +443,12 @@ class ZaloPeople:
         )
         return list(response.json()["result"])
 
-    async def wait_for(self, user_id: str, contains: str, timeout: float = 15.0) -> Json:
+    async def wait_for(
+        self,
+        user_id: str,
+        contains: str,
+        timeout: float = 15.0,  # noqa: ASYNC109 - bounds server-side long polls
+    ) -> Json:
         """The next bot message (after those already seen) containing ``contains``."""
         deadline = time.monotonic() + timeout
         while True:
@@ -460,6 +463,12 @@ class ZaloPeople:
                 raise AssertionError(f"no Zalo message with {contains!r}; last: {history}")
             await self.messages(user_id, after=self.seen.get(user_id, 0), wait=min(left, 5.0))
 
-    async def say(self, user_id: str, text: str, expect: str, timeout: float = 15.0) -> Json:
+    async def say(
+        self,
+        user_id: str,
+        text: str,
+        expect: str,
+        timeout: float = 15.0,  # noqa: ASYNC109 - bounds server-side long polls
+    ) -> Json:
         await self.send_text(user_id, text)
         return await self.wait_for(user_id, expect, timeout=timeout)

@@ -194,7 +194,10 @@ class ZaloApi:
     async def get_me(self) -> dict[str, Any]:
         return dict(await self.call("getMe") or {})
 
-    async def get_updates(self, timeout: int = POLL_TIMEOUT) -> list[ZaloUpdate]:
+    async def get_updates(
+        self,
+        timeout: int = POLL_TIMEOUT,  # noqa: ASYNC109 - Zalo holds the poll, not this coroutine
+    ) -> list[ZaloUpdate]:
         """Wait up to ``timeout`` seconds for updates. [PZB] returns one update as the
         result; a list is accepted too, in case Zalo batches them like Telegram."""
         result = await self.call("getUpdates", {"timeout": str(timeout)})  # [OC] a string

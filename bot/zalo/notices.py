@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from bot.i18n import _
 from bot.services import notices
 from bot.services.errors import DomainError
@@ -66,8 +68,7 @@ async def chose(ctx: Ctx) -> None:
     view = await notices.get(ctx.session, ctx.actor, ids[picked - 1])
     ctx.say(notice_text(view))
     if view.is_current():
-        try:
+        # A leader reading another group's notice: nothing to record.
+        with contextlib.suppress(DomainError):
             await notices.mark_read(ctx.session, ctx.actor, view.notice.id)  # type: ignore[arg-type]
-        except DomainError:
-            pass  # a leader reading another group's notice: nothing to record
     ctx.say(_("Type another number to read more, or 0 for the menu."))

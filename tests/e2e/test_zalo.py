@@ -3,6 +3,7 @@ Telegram emulators; residents on Zalo, leaders and officers on Telegram."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -259,7 +260,7 @@ async def test_a_telegram_resident_links_zalo_and_is_one_resident_reached_once(
     notice_parts = parts[parts.index(first["text"]) :]
     assert len(notice_parts) >= 2
     words = set(["Cắt", "điện", "từ", "8", "giờ", "đến", "11", "giờ", "ngày", "mai."])
-    for part, following in zip(notice_parts, notice_parts[1:], strict=False):
+    for part, following in itertools.pairwise(notice_parts):
         assert len(part) <= 2000
         assert part.split()[-1] in words and following.split()[0] in words
 
