@@ -405,6 +405,15 @@ def request_text(request: registration.PendingRequest) -> str:
         address=esc(household.address if household else "—"),
         joining=joining,
         when=format_datetime(request.resident.requested_at),
+    ) + _zalo_note(request)
+
+
+def _zalo_note(request: registration.PendingRequest) -> str:
+    if request.phone_verified or "zalo" not in request.channels:
+        return ""
+    return "\n" + _(
+        "📱 Registered on Zalo: the phone number was typed, not verified. "
+        "Please call it to confirm."
     )
 
 

@@ -157,8 +157,11 @@ class ZaloEmulator:
         return max(1.0, (1 - bot.tokens) / bot.rate)
 
     async def close(self) -> None:
+        # Long polls and waiting observers return now instead of holding the shutdown.
         for bot in self.bots.values():
             bot.arrived.set()
+        for user in self.users.values():
+            user.changed.set()
         if self._http is not None:
             await self._http.close()
 

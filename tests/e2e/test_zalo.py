@@ -116,6 +116,7 @@ async def test_a_zalo_resident_registers_and_the_telegram_leader_approves(
 
     request = await tg.wait_for_message(leader["id"], "Yêu cầu đăng ký", timeout=WAIT)
     assert "Lê Văn Cường" in request["text"] and "+84912000111" in request["text"]
+    assert "Đăng ký qua Zalo" in request["text"] and "gọi điện" in request["text"]
     await press(tg, leader, request, "Duyệt")
     approved = await zalo.wait_for(uid, "đã được duyệt")
     assert "Khu phố 2" in approved["text"]
