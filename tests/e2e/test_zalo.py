@@ -20,6 +20,7 @@ from bot.services import notices
 from tests.e2e.conftest import BOT_USERNAME, Stack
 from tests.e2e.harness import BotProcess, EmulatorThread, make_token, prepare_database, run_db
 from tests.e2e.journeys import WAIT, become, new_person, phone_for, press, register
+from tests.e2e.test_demo import demo  # noqa: F401  (the `wardbot demo` fixture)
 from tests.e2e.test_notices import publish_as_system, wait_until
 from tests.e2e.test_tickets import office_chat
 
@@ -291,3 +292,37 @@ async def test_a_telegram_resident_links_zalo_and_is_one_resident_reached_once(
         )
 
     assert await run_db(zstack.database_url, one_person) == 1
+
+
+async def test_in_the_demo_a_zalo_newcomer_registers_and_the_leader_approves(
+    demo: str,  # noqa: F811 - the fixture imported above
+) -> None:
+    async with EmulatorClient(demo) as people:
+        leader = next(u for u in await people.users() if "leader" in u["persona"])
+        zalo = ZaloPeople(demo)
+        try:
+            response = await zalo.http.get("/_control/zalo/users")
+            newcomer = response.json()["result"][0]
+            done = await zalo_register(
+                zalo,
+                newcomer,
+                group_number="1",
+                name="Trần Thị Mai",
+                phone="0913 222 333",
+                address="Số 3, ngõ 8, Lê Lợi",
+            )
+            assert "tổ trưởng Khu phố 1" in done["text"]
+            request = await people.wait_for_message(leader["id"], "Trần Thị Mai", timeout=WAIT)
+            await press(people, leader, request, "Duyệt")
+            await zalo.wait_for(newcomer["id"], "đã được duyệt")
+        finally:
+            await zalo.close()
+        page = await zalo_page(demo)
+        assert 'id="new-zalo-person"' in page
+
+
+async def zalo_page(url: str) -> str:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=url) as http:
+        return (await http.get("/")).text
