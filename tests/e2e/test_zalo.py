@@ -4,10 +4,15 @@ Telegram emulators; residents on Zalo, leaders and officers on Telegram."""
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,8 +22,17 @@ from bot.emulator.media import make_png
 from bot.emulator.zalo import ZaloPeople
 from bot.models import ChannelAccount, Delivery, Person, Resident, Role
 from bot.services import notices
+from bot.zalo.api import SECRET_HEADER
 from tests.e2e.conftest import BOT_USERNAME, Stack
-from tests.e2e.harness import BotProcess, EmulatorThread, make_token, prepare_database, run_db
+from tests.e2e.harness import (
+    ROOT,
+    BotProcess,
+    EmulatorThread,
+    free_port,
+    make_token,
+    prepare_database,
+    run_db,
+)
 from tests.e2e.journeys import WAIT, become, new_person, phone_for, press, register
 from tests.e2e.test_demo import demo  # noqa: F401  (the `wardbot demo` fixture)
 from tests.e2e.test_notices import publish_as_system, wait_until
@@ -322,7 +336,90 @@ async def test_in_the_demo_a_zalo_newcomer_registers_and_the_leader_approves(
 
 
 async def zalo_page(url: str) -> str:
-    import httpx
-
     async with httpx.AsyncClient(base_url=url) as http:
         return (await http.get("/")).text
+
+
+SECRET = "zalo-secret-" + "x" * 16
+
+
+@pytest.fixture
+def webhook_stack(tmp_path: Path) -> Iterator[tuple[Stack, int]]:
+    """`wardbot run --webhook --with-worker` with Zalo's webhook, registered with
+    `wardbot webhook set`."""
+    token = make_token()
+    emulator = EmulatorThread([BotSpec(token, username=BOT_USERNAME)])
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'wardbot.db'}"
+    prepare_database(database_url)
+    port = free_port()
+    stack = Stack(
+        emulator,
+        token,
+        database_url,
+        tmp_path,
+        extra_env={
+            "WARDBOT_ZALO_TOKEN": ZALO_TOKEN,
+            "WARDBOT_ZALO_API_URL": f"{emulator.base_url}/zalo",
+            "WARDBOT_ZALO_WEBHOOK_URL": f"http://127.0.0.1:{port}",
+            "WARDBOT_ZALO_WEBHOOK_SECRET": SECRET,
+            "WARDBOT_WEBHOOK_SECRET": "telegram-secret-" + "y" * 16,
+            "WARDBOT_WEBHOOK_URL": f"http://127.0.0.1:{port}",
+            "WARDBOT_WEBHOOK_HOST": "127.0.0.1",
+            "WARDBOT_WEBHOOK_PORT": str(port),
+        },
+    )
+    process = BotProcess(
+        stack.env(), tmp_path / "bot.log", args=["run", "--webhook", "--with-worker"]
+    )
+    stack.processes.append(process)
+    try:
+        process.start(ready_text="webhook listening")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "webhook", "set"],
+            cwd=ROOT,
+            env={**env, **stack.env()},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "Zalo webhook set to" in result.stdout, result.stdout + result.stderr
+        yield stack, port
+    finally:
+        stack.stop()
+
+
+async def test_zalo_in_webhook_mode_with_the_secret_checked(
+    webhook_stack: tuple[Stack, int],
+) -> None:
+    """Zalo posts to the bot, which answers; a post without Zalo's secret is refused and
+    changes nothing."""
+    stack, port = webhook_stack
+    zalo = ZaloPeople(stack.emulator.base_url)
+    try:
+        user = await zalo.create_user("Webhook Zalo")
+        await zalo.say(user["id"], "Xin chào", "Gõ 1 để đăng ký cư trú")
+        await zalo.say(user["id"], "1", "tổ dân phố")
+        forged = {
+            "event_name": "message.text.received",
+            "message": {
+                "message_id": "x1",
+                "from": {"id": "777", "name": "Forger"},
+                "chat": {"id": "777", "chat_type": "PRIVATE"},
+                "text": "1",
+            },
+        }
+        async with httpx.AsyncClient() as http:
+            for headers in ({}, {SECRET_HEADER: SECRET[:-1] + "z"}):
+                reply = await http.post(
+                    f"http://127.0.0.1:{port}/zalo/webhook", json=forged, headers=headers
+                )
+                assert reply.status_code == 401
+
+        async def forger_accounts(session: AsyncSession) -> int:
+            found = select(ChannelAccount).where(ChannelAccount.external_id == "777")
+            return len((await session.exec(found)).all())
+
+        assert await run_db(stack.database_url, forger_accounts) == 0
+    finally:
+        await zalo.close()
