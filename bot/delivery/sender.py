@@ -606,7 +606,7 @@ class Sender:
         if wait > 0:
             # The chat had a message moments ago: give the row back for later and the
             # token back to the others.
-            self.bucket.give_back(1)
+            self._give_back(channel_bucket)
             self.stats.deferred += 1
             return Outcome(
                 row,
@@ -619,11 +619,11 @@ class Sender:
             rendered = await self._render(row, transport)
         except Exception as exc:
             log.exception("rendering %s #%s failed", row.kind, row.id)
-            self.bucket.give_back(1)
+            self._give_back(channel_bucket)
             pacer.release(row.chat_key, row.is_group)
             return self._failure(row, f"render: {exc}")
         if rendered.message is None or row.parts_sent >= len(rendered.parts):
-            self.bucket.give_back(1)
+            self._give_back(channel_bucket)
             pacer.release(row.chat_key, row.is_group)
             self.stats.dropped += 1
             return Outcome(
@@ -666,6 +666,12 @@ class Sender:
             await self.bucket.take(1)
             if channel_bucket is not None:
                 await channel_bucket.take(1)
+
+    def _give_back(self, channel_bucket: TokenBucket | None) -> None:
+        """Nothing was sent after all: the tokens taken for the row go back."""
+        self.bucket.give_back(1)
+        if channel_bucket is not None:
+            channel_bucket.give_back(1)
 
     def _outcome(self, row: Claimed, result: SendResult, parts: int) -> Outcome:
         now = clock.now()
