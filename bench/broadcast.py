@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,27 +28,23 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert  # noqa: E402
+from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bot import clock  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.db import create_engine, migrate_sync, session_factory  # noqa: E402
 from bot.delivery.sender import Limits, Sender  # noqa: E402
+from bot.demo.bulk import verified_households  # noqa: E402
 from bot.emulator import EmulatorClient  # noqa: E402
 from bot.i18n import get_i18n  # noqa: E402
 from bot.models import (  # noqa: E402
-    ChannelAccount,
     Delivery,
-    Household,
-    Person,
-    Resident,
-    ResidentialGroup,
 )
 from bot.services import notices  # noqa: E402
-from bot.services.wards import get_ward_by_code, load_ward_file  # noqa: E402
+from bot.services.wards import load_ward_file  # noqa: E402
 from bot.telegram.factory import create_bot  # noqa: E402
 from bot.telegram.transport import TelegramTransport  # noqa: E402
+from tests.e2e.harness import EmulatorProcess  # noqa: E402
 
 TOKEN = "7000000001:AAbenchmarkbenchmarkbenchmarkbench1"
 WARD_FILE = ROOT / "examples" / "ward.yaml"
@@ -81,23 +75,6 @@ class Result:
 
 
 # --- the emulator, in its own process ----------------------------------------------------
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.emulator", "--port", "0", "--token", TOKEN],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = re.search(r"(http://\S+)", line)
-    if not match:
-        process.kill()
-        raise SystemExit(f"the emulator did not start: {line}")
-    return process, match.group(1)
 
 
 async def make_users(client: EmulatorClient, count: int) -> list[int]:
@@ -142,63 +119,13 @@ async def database_url(kind: str, workdir: Path, postgres_admin: str | None) -> 
 async def seed(url: str, chat_ids: list[int]) -> int:
     """The sample ward with one verified resident per chat, spread over its groups."""
     engine = create_engine(url)
-    factory = session_factory(engine)
-    async with factory() as session:
+    async with session_factory(engine)() as session:
         await load_ward_file(session, WARD_FILE)
         await session.commit()
-        ward = await get_ward_by_code(session, "BADINH")
-        groups = list(
-            (
-                await session.exec(
-                    select(ResidentialGroup.id).where(ResidentialGroup.ward_id == ward.id)
-                )
-            ).all()
-        )
-        now = clock.now()
-        first = int((await session.exec(select(func.coalesce(func.max(Person.id), 0)))).one()) + 1
-        for start in range(0, len(chat_ids), 5000):
-            chunk = list(enumerate(chat_ids[start : start + 5000], start=first + start))
-            await session.exec(
-                insert(Person),
-                params=[
-                    {"id": i, "full_name": f"Dân {i}", "language": "vi", "created_at": now}
-                    for i, _ in chunk
-                ],
-            )
-            await session.exec(
-                insert(ChannelAccount),
-                params=[
-                    {
-                        "person_id": i,
-                        "channel": "telegram",
-                        "external_id": str(c),
-                        "chat_id": str(c),
-                        "created_at": now,
-                    }
-                    for i, c in chunk
-                ],
-            )
-            await session.exec(
-                insert(Household),
-                params=[
-                    {"id": i, "group_id": groups[i % len(groups)], "address": f"Số {i}",
-                     "address_key": f"so {i}", "source": "roster", "verified": True,
-                     "created_at": now}
-                    for i, _ in chunk
-                ],
-            )  # fmt: skip
-            await session.exec(
-                insert(Resident),
-                params=[
-                    {"person_id": i, "ward_id": ward.id, "group_id": groups[i % len(groups)],
-                     "household_id": i, "is_representative": True, "status": "verified",
-                     "requested_at": now}
-                    for i, _ in chunk
-                ],
-            )  # fmt: skip
+        ward_id, _ = await verified_households(session, "BADINH", chat_ids)
         await session.commit()
     await engine.dispose()
-    return ward.id  # type: ignore[return-value]
+    return ward_id
 
 
 async def publish(url: str, ward_id: int) -> tuple[int, float]:
@@ -385,7 +312,8 @@ def main() -> None:
     if args.default_recipients:
         scenarios.append(Scenario("Telegram's limits", args.default_recipients, 30, 25, "sqlite"))
     workdir = Path(tempfile.mkdtemp(prefix="wardbot-bench-"))
-    process, base_url = start_emulator()
+    emulator = EmulatorProcess(TOKEN)
+    base_url = emulator.base_url
     try:
         results = [
             asyncio.run(
@@ -406,8 +334,7 @@ def main() -> None:
                 )
             )
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        emulator.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
     header = (

@@ -678,6 +678,8 @@ class Sender:
         message_id = row.external_message_id or result.message_id
         if result.ok:
             self.stats.sent += 1
+            # Which process sent what: how a test proves two workers never send one row twice.
+            log.debug("delivery %s sent by %s", row.id, self.worker_id)
             return Outcome(
                 row,
                 DeliveryStatus.SENT,

@@ -55,6 +55,35 @@ class EmulatorThread:
         self.thread.join(timeout=10)
 
 
+class EmulatorProcess:
+    """The emulator in a process of its own, so that benchmarks measure the bot and not
+    the emulator competing with the load generator for one interpreter."""
+
+    def __init__(self, token: str, *, rate_limits: bool = True) -> None:
+        import re
+
+        args = [sys.executable, "-m", "bot.emulator", "--port", "0", "--token", token]
+        if not rate_limits:
+            args.append("--no-rate-limits")
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        match = re.search(r"(http://\S+)", line)
+        if not match:
+            self.process.kill()
+            raise RuntimeError(f"the emulator did not start: {line}")
+        self.base_url = match.group(1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 @dataclass
 class BotProcess:
     """`python -m bot run` with the given settings; logs kept for inspection."""
