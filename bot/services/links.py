@@ -90,8 +90,18 @@ async def request(session: AsyncSession, actor: Actor, phone: str) -> LinkReques
     return LinkRequest(link, sent)
 
 
-async def confirm(session: AsyncSession, actor: Actor, code: str) -> Actor:
-    """Join this account to the person the code was sent to; returns their Actor."""
+@dataclass
+class Confirmation:
+    # The person the account joined; None when the code was wrong.
+    actor: Actor | None
+    tries_left: int
+
+
+async def confirm(session: AsyncSession, actor: Actor, code: str) -> Confirmation:
+    """Join this account to the person the code was sent to.
+
+    A wrong code is an outcome, not an error: the failed try must be written (the caller
+    commits), or guessing would cost nothing. Conflict when no code is valid any more."""
     account = actor.account
     if account is None:
         raise NotAllowed()
@@ -110,10 +120,7 @@ async def confirm(session: AsyncSession, actor: Actor, code: str) -> Actor:
     typed = "".join(ch for ch in code if ch.isdigit())
     if not hmac.compare_digest(_hash(typed), link.code_hash):
         await session.flush()
-        raise InvalidInput(
-            __("This code is not right. You have {left} tries left."),
-            left=MAX_ATTEMPTS - link.attempts,
-        )
+        return Confirmation(None, MAX_ATTEMPTS - link.attempts)
     link.used_at = now
     provisional = account.person_id
     owner = await session.get(Person, link.person_id)
@@ -139,7 +146,18 @@ async def confirm(session: AsyncSession, actor: Actor, code: str) -> Actor:
         entity_id=owner.id,
         data={"channel": account.channel, "account_id": account.id},
     )
-    return await actor_for_person(session, owner, account)
+    return Confirmation(
+        await actor_for_person(session, owner, account), MAX_ATTEMPTS - link.attempts
+    )
+
+
+def wrong_code_message(confirmation: Confirmation) -> str:
+    """What to tell someone who typed a wrong code, in the current language."""
+    if confirmation.tries_left <= 0:
+        return str(__("This code is not right, and no tries are left. Please ask for a new one."))
+    return str(__("This code is not right. You have {left} tries left.")).format(
+        left=confirmation.tries_left
+    )
 
 
 async def _drop_provisional(session: AsyncSession, person_id: int | None) -> None:
@@ -166,4 +184,4 @@ async def linked_channels(session: AsyncSession, person_id: int) -> list[str]:
     return sorted(set(rows.all()))
 
 
-__all__ = ["LinkRequest", "confirm", "linked_channels", "request"]
+__all__ = ["Confirmation", "LinkRequest", "confirm", "linked_channels", "request"]

@@ -207,8 +207,13 @@ async def link_offer(ctx: Ctx) -> None:
 
 @state("link.code")
 async def link_code(ctx: Ctx) -> None:
-    actor = await links.confirm(ctx.session, ctx.actor, ctx.text)
-    ctx.actor = actor
+    confirmation = await links.confirm(ctx.session, ctx.actor, ctx.text)
+    if confirmation.actor is None:
+        ctx.say(links.wrong_code_message(confirmation))
+        if confirmation.tries_left <= 0:
+            show_menu(ctx)
+        return
+    ctx.actor = confirmation.actor
     show_menu(
         ctx,
         _(

@@ -33,7 +33,7 @@ from tests.e2e.harness import (
     prepare_database,
     run_db,
 )
-from tests.e2e.journeys import WAIT, become, new_person, phone_for, press, register
+from tests.e2e.journeys import WAIT, become, buttons, new_person, phone_for, press, register
 from tests.e2e.test_demo import demo  # noqa: F401  (the `wardbot demo` fixture)
 from tests.e2e.test_notices import publish_as_system, wait_until
 from tests.e2e.test_tickets import office_chat
@@ -306,6 +306,57 @@ async def test_a_telegram_resident_links_zalo_and_is_one_resident_reached_once(
         )
 
     assert await run_db(zstack.database_url, one_person) == 1
+
+
+async def test_a_zalo_resident_links_telegram_with_the_code_sent_to_zalo(
+    zstack: Stack, tg: EmulatorClient, zalo: ZaloPeople
+) -> None:
+    """Zalo first, Telegram second: Telegram's verified contact matches the phone typed
+    on Zalo; the code goes to Zalo and is typed on Telegram."""
+    number = next(_phones)
+    user = await zalo.create_user("Quang Zalo")
+    await zalo_register(
+        zalo,
+        user,
+        group_number="7",
+        name="Đỗ Minh Quang",
+        phone=f"0914 00{number}",
+        address="Số 21, ngõ 4, Lê Lợi",
+    )
+    person = await new_person(tg, "Quang", "Đỗ Minh")
+    tid = person["id"]
+    await tg.send_command(tid, "start")
+    choose = await tg.wait_for_message(tid, "Choose your language", timeout=WAIT)
+    await press(tg, person, choose, "Tiếng Việt")
+    groups = await tg.wait_for_message(tid, "tổ dân phố", timeout=WAIT)
+    while not any(b["text"] == "Khu phố 7" for b in buttons(groups)):
+        await press(tg, person, groups, "▶️")
+        groups = await tg.wait_for_message(
+            tid, lambda m: any(b["text"] == "Khu phố 7" for b in buttons(m)) or False, timeout=WAIT
+        )
+    await press(tg, person, groups, "Khu phố 7")
+    await tg.wait_for_message(tid, "Nguyễn Văn An", timeout=WAIT)
+    await tg.send_text(tid, "Đỗ Minh Quang")
+    await tg.wait_for_message(
+        tid, lambda m: bool((m.get("reply_markup") or {}).get("keyboard")), timeout=WAIT
+    )
+    await tg.share_contact(tid, phone_number=f"+8491400{number}")
+    await tg.wait_for_message(tid, "đã được đăng ký trên Zalo", timeout=WAIT)
+    sent = await zalo.wait_for(user["id"], "Mã liên kết tài khoản Telegram")
+    code = re.search(r"\b(\d{6})\b", sent["text"])
+    assert code is not None, sent["text"]
+    await tg.send_text(tid, code.group(1))
+    await tg.wait_for_message(tid, "đã được liên kết", timeout=WAIT)
+
+    async def accounts(session: AsyncSession) -> set[int | None]:
+        rows = await session.exec(
+            select(ChannelAccount.person_id).where(
+                col(ChannelAccount.external_id).in_([str(tid), user["id"]])
+            )
+        )
+        return set(rows.all())
+
+    assert len(await run_db(zstack.database_url, accounts)) == 1
 
 
 async def test_in_the_demo_a_zalo_newcomer_registers_and_the_leader_approves(
