@@ -98,8 +98,12 @@ def state_key(user_id: str) -> str:
 
 
 async def load_record(session: AsyncSession, user_id: str) -> FsmRecord:
+    """The person's state, locked on PostgreSQL until the update commits: two webhook
+    workers given two messages of one person handle them one after the other (SQLite
+    runs one writer at a time anyway)."""
     key = state_key(user_id)
-    record = await session.get(FsmRecord, key)
+    locking = session.get_bind().dialect.name == "postgresql"
+    record = await session.get(FsmRecord, key, with_for_update=locking or None)
     if record is None:
         record = FsmRecord(key=key, data={})
         session.add(record)
