@@ -7,7 +7,7 @@ resident come from the Telegram layer's own formatting, made plain by the transp
 from __future__ import annotations
 
 from bot.i18n import _, format_date
-from bot.models import TicketStatus, TicketType
+from bot.models import Ticket, TicketStatus, TicketType
 from bot.services import tickets
 from bot.services.errors import InvalidInput
 from bot.zalo.api import EVENT_IMAGE, EVENT_LOCATION, ZaloError
@@ -262,31 +262,91 @@ async def chose_mine(ctx: Ctx) -> None:
         return
     ticket = await tickets.own_ticket(ctx.session, ctx.actor, ids[picked - 1])
     ctx.say(await resident_text(ctx.session, ticket))
-    if ticket.status == TicketStatus.ANSWERED and ticket.rating is None:
-        ctx.goto("ticket.rate", id=ticket.id)
-        ctx.say(
+    _offer_actions(ctx, ticket, ids)
+
+
+def _offer_actions(ctx: Ctx, ticket: Ticket, ids: list[int]) -> None:
+    """What the resident may do with the ticket now, as numbers (as its buttons on
+    Telegram): add information, rate 1–5, reopen (6)."""
+    info = ticket.status == TicketStatus.INFO_REQUESTED
+    rate = ticket.status == TicketStatus.ANSWERED and ticket.rating is None
+    reopen = ticket.status == TicketStatus.ANSWERED and tickets.may_reopen(ticket)
+    lines = []
+    if info:
+        lines.append(_("Type 1 to add the information the office asked for."))
+    if rate:
+        lines.append(
             _(
                 "How satisfied are you with this answer? Type 1 to 5 (5 = very satisfied), "
                 "or 0 for the menu."
             )
         )
+    if reopen:
+        lines.append(_("Type 6 if you are not satisfied and want it reopened."))
+    if not lines:
+        ctx.goto("ticket.mine", ids=ids)
+        ctx.say(_("Type another number, or 0 for the menu."))
         return
-    ctx.goto("ticket.mine", ids=ids)
-    ctx.say(_("Type another number, or 0 for the menu."))
+    ctx.goto("ticket.act", id=ticket.id, info=info, rate=rate, reopen=reopen)
+    ctx.say("\n".join(lines))
 
 
-@state("ticket.rate")
-async def rate(ctx: Ctx) -> None:
-    stars = ctx.number(5)
-    if stars is None:
-        ctx.say(_("Please type a number from 1 to 5, or 0 for the menu."))
+@state("ticket.act")
+async def act(ctx: Ctx) -> None:
+    data = ctx.data
+    picked = ctx.number(6)
+    ticket = await tickets.own_ticket(ctx.session, ctx.actor, int(data["id"]))
+    if data.get("info") and picked == 1:
+        ctx.goto("ticket.info", id=ticket.id)
+        ctx.say(_("Write the information the office asked for, in one message."))
         return
-    ticket = await tickets.rate(ctx.session, ctx.actor, int(ctx.data["id"]), stars=stars)
-    if ctx.telegram_bot is not None:
-        await refresh_cards(ctx.telegram_bot, ctx.session, ticket.id)  # type: ignore[arg-type]
+    if data.get("rate") and picked is not None and picked <= 5:
+        ticket = await tickets.rate(ctx.session, ctx.actor, ticket.id, stars=picked)  # type: ignore[arg-type]
+        await _refresh(ctx, ticket)
+        show_menu(
+            ctx,
+            _("Thank you: you rated the answer to {code} {stars}.").format(
+                code=ticket.code, stars="★" * picked + "☆" * (5 - picked)
+            ),
+        )
+        return
+    if data.get("reopen") and picked == 6:
+        ctx.goto("ticket.reopen", id=ticket.id)
+        ctx.say(
+            _("Why are you not satisfied with the answer to {code}? Write the reason.").format(
+                code=ticket.code
+            )
+        )
+        return
+    ctx.say(_("Please type one of the numbers above, or 0 for the menu."))
+
+
+@state("ticket.info")
+async def info(ctx: Ctx) -> None:
+    if ctx.update.text is None:
+        ctx.say(_("Please write the information first."))
+        return
+    ticket = await tickets.add_info(ctx.session, ctx.actor, int(ctx.data["id"]), text=ctx.text)
+    await _refresh(ctx, ticket)
+    show_menu(ctx, _("✅ Sent to the office handling {code}.").format(code=ticket.code))
+
+
+@state("ticket.reopen")
+async def reopen(ctx: Ctx) -> None:
+    ticket = await tickets.reopen(
+        ctx.session, ctx.actor, int(ctx.data["id"]), reason=ctx.update.text or ""
+    )
+    await _refresh(ctx, ticket)
     show_menu(
         ctx,
-        _("Thank you: you rated the answer to {code} {stars}.").format(
-            code=ticket.code, stars="★" * stars + "☆" * (5 - stars)
+        _("🔁 {code} is reopened and back with the office. New answer due by {date}.").format(
+            code=ticket.code,
+            date=format_date(ticket.due_on),  # type: ignore[arg-type]
         ),
     )
+
+
+async def _refresh(ctx: Ctx, ticket: Ticket) -> None:
+    """The ticket's card in the office's Telegram chat shows the change at once."""
+    if ctx.telegram_bot is not None:
+        await refresh_cards(ctx.telegram_bot, ctx.session, ticket.id)  # type: ignore[arg-type]

@@ -207,12 +207,24 @@ async def test_a_zalo_resident_files_a_ticket_with_a_photo_and_rates_the_answer(
     for step in ("Đã gửi", "Cán bộ đã nhận xử lý", "Đã trả lời"):
         assert step in detail["text"], step
     await zalo.wait_for(uid, "Gõ từ 1 đến 5")
+    await zalo.say(uid, "9", "Vui lòng gõ một trong các số")
     await zalo.say(uid, "5", "★★★★★")
     await tg.wait_for_message(
         group["id"],
         lambda m: m["message_id"] == card["message_id"] and "★★★★★" in (m.get("text") or ""),
         timeout=WAIT,
     )
+
+    # Not satisfied after all: 6 reopens it, with a reason, and the office hears of it.
+    await zalo.say(uid, "0", "phản ánh của tôi")
+    await zalo.say(uid, mine.group(1), code.group(0))
+    await zalo.say(uid, "1", "Gõ 6")
+    await zalo.say(uid, "6", "Vì sao")
+    reopened = await zalo.say(uid, "Đèn lại hỏng sau hai ngày.", "đã được mở lại")
+    assert code.group(0) in reopened["text"]
+    # The officer who answered hears of it (privately: the ticket is theirs).
+    note = await tg.wait_for_message(officer["id"], "chưa hài lòng và đã mở lại", timeout=WAIT)
+    assert "Đèn lại hỏng sau hai ngày" in note["text"]
 
 
 async def test_a_telegram_resident_links_zalo_and_is_one_resident_reached_once(
