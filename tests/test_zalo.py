@@ -347,7 +347,8 @@ async def test_a_link_code_expires_and_stops_after_five_tries(
         await links.confirm(session, zalo, queued.params["code"])
 
     sent = await links.request(session, zalo, factories.phone(511))
-    assert (await session.exec(select(AccountLink))).all() == [sent.link]
+    live = select(AccountLink).where(AccountLink.expires_at > clock.now())
+    assert (await session.exec(live)).all() == [sent.link]
     clock.shift(links.CODE_TTL + timedelta(seconds=1))
     (queued,) = (
         await session.exec(
@@ -356,6 +357,18 @@ async def test_a_link_code_expires_and_stops_after_five_tries(
     ).all()[:1]
     with pytest.raises(Conflict):
         await links.confirm(session, zalo, queued.params["code"])
+
+
+async def test_codes_to_one_person_are_limited_per_hour(session: AsyncSession, ward: Any) -> None:
+    await factories.resident(session, number=531)
+    for n in range(links.MAX_CODES_PER_HOUR):
+        asker = await _zalo_actor(session, f"z-531-{n}")
+        await links.request(session, asker, factories.phone(531))
+    pest = await _zalo_actor(session, "z-531-pest")
+    with pytest.raises(Conflict):
+        await links.request(session, pest, factories.phone(531))
+    clock.shift(timedelta(hours=1, seconds=1))
+    assert (await links.request(session, pest, factories.phone(531))).sent == 1
 
 
 async def test_a_person_on_two_channels_counts_once_in_notice_reach(

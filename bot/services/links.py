@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import func, update
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +30,9 @@ from bot.services.people import Actor, actor_for_person, normalise_phone
 
 CODE_TTL = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
+# Codes one registered person may be sent in an hour: asking again and again must not
+# turn the bot into a way to pester them.
+MAX_CODES_PER_HOUR = 3
 KIND = "account.link_code"
 
 
@@ -65,18 +69,33 @@ async def request(session: AsyncSession, actor: Actor, phone: str) -> LinkReques
     owner = await registered_owner(session, actor, phone)
     if owner is None:
         raise InvalidInput(__("No registered resident has this phone number."))
-    # An earlier code for this account stops working.
-    await session.exec(
-        delete(AccountLink).where(
-            col(AccountLink.account_id) == account.id, col(AccountLink.used_at).is_(None)
+    now = clock.now()
+    recent = (
+        await session.exec(
+            select(func.count())
+            .select_from(AccountLink)
+            .where(
+                AccountLink.person_id == owner.id,
+                col(AccountLink.created_at) > now - timedelta(hours=1),
+            )
         )
+    ).one()
+    if recent >= MAX_CODES_PER_HOUR:
+        raise Conflict(
+            __("Too many codes were sent to this person in the last hour. Please try later.")
+        )
+    # An earlier code for this account stops working (kept, so it still counts above).
+    await session.exec(
+        update(AccountLink)
+        .where(col(AccountLink.account_id) == account.id, col(AccountLink.used_at).is_(None))
+        .values(expires_at=now)
     )
     code = f"{secrets.randbelow(1_000_000):06d}"
     link = AccountLink(
         person_id=owner.id,
         account_id=account.id,
         code_hash=_hash(code),
-        expires_at=clock.now() + CODE_TTL,
+        expires_at=now + CODE_TTL,
     )
     session.add(link)
     await session.flush()
