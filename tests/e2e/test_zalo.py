@@ -23,11 +23,14 @@ from bot.emulator.zalo import ZaloPeople
 from bot.models import ChannelAccount, Delivery, Person, Resident, Role
 from bot.services import notices
 from bot.zalo.api import SECRET_HEADER
+from tests.conftest import POSTGRES_ADMIN_URL, _postgres_available
 from tests.e2e.conftest import BOT_USERNAME, Stack
 from tests.e2e.harness import (
     ROOT,
     BotProcess,
     EmulatorThread,
+    create_postgres_database,
+    drop_postgres_database,
     free_port,
     make_token,
     prepare_database,
@@ -409,10 +412,15 @@ SECRET = "zalo-secret-" + "x" * 16
 @pytest.fixture
 def webhook_stack(tmp_path: Path) -> Iterator[tuple[Stack, int]]:
     """`wardbot run --webhook --with-worker` with Zalo's webhook, registered with
-    `wardbot webhook set`."""
+    `wardbot webhook set`; on PostgreSQL, as in production (SQLite without it)."""
     token = make_token()
     emulator = EmulatorThread([BotSpec(token, username=BOT_USERNAME)])
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'wardbot.db'}"
+    on_postgres = _postgres_available() is None
+    database_url = (
+        create_postgres_database(POSTGRES_ADMIN_URL)
+        if on_postgres
+        else f"sqlite+aiosqlite:///{tmp_path / 'wardbot.db'}"
+    )
     prepare_database(database_url)
     port = free_port()
     stack = Stack(
@@ -450,6 +458,8 @@ def webhook_stack(tmp_path: Path) -> Iterator[tuple[Stack, int]]:
         yield stack, port
     finally:
         stack.stop()
+        if on_postgres:
+            drop_postgres_database(POSTGRES_ADMIN_URL, database_url)
 
 
 async def test_zalo_in_webhook_mode_with_the_secret_checked(
