@@ -120,6 +120,12 @@ async def test_a_zalo_resident_registers_and_the_telegram_leader_approves(
     await zalo.say(uid, "1", "tổ dân phố")
     await zalo.say(uid, "2", "Họ và tên")
     await zalo.say(uid, "🙂🙂", "bằng chữ")
+    await zalo.say(uid, "Lê Văn Cường", "số điện thoại")
+    await zalo.say(uid, "12345", "không hợp lệ")
+    await zalo.say(uid, "0912 000 999", "Địa chỉ")
+    await zalo.say(uid, "Số 9 " * 600, "từ 3 đến 200 ký tự")
+    await zalo.send_sticker(uid)
+    await zalo.wait_for(uid, "từ 3 đến 200 ký tự")
     await zalo.say(uid, "0", "Gõ 1 để đăng ký cư trú")
 
     done = await zalo_register(
