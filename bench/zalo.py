@@ -197,8 +197,10 @@ async def main(users: int, messages: int, samples: int, recipients: int) -> None
                     .values(channel="zalo", external_id=user.id, chat_id=user.id)
                 )
             await session.commit()
-        await broadcast(factory, zalo, api, people, ward_id, ours=40, theirs=50, title="Thông báo A")
-        await broadcast(factory, zalo, api, people, ward_id, ours=80, theirs=40, title="Thông báo B")
+        for ours, theirs, title in ((40, 50, "Thông báo A"), (80, 40, "Thông báo B")):
+            await broadcast(
+                factory, zalo, api, people, ward_id, ours=ours, theirs=theirs, title=title
+            )
         await api.close()
     finally:
         await engine.dispose()
