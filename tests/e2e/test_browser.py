@@ -209,6 +209,17 @@ async def test_a_zalo_newcomer_registers_through_the_web_chat(page: Any, demo: s
     await expect(page.locator("li.msg.out").first).to_contain_text("Xin chào")
     await expect(page.locator("li.msg.in b")).to_have_count(0)
 
+    # A location and a photo, as Zalo users send them (the menu asks for a number).
+    log = page.locator("#messages")
+    await page.get_by_role("button", name="Gửi vị trí").click()
+    await page.locator("#location-dialog").get_by_role("button", name="Gửi").click()
+    await expect(log.get_by_text("📍 20.08060, 105.86110")).to_be_visible()
+    await page.locator("#file").set_input_files(
+        {"name": "anh.png", "mimeType": "image/png", "buffer": make_png(4, 3)}
+    )
+    await expect(log.locator("li.msg.out img").last).to_have_js_property("naturalWidth", 4)
+    await expect(log.get_by_text("Vui lòng gõ một trong các số").last).to_be_visible()
+
     await page.locator("#new-zalo-person").click()
     await expect(page.locator("#chat-title")).to_contain_text("Zalo")
     await say("0", "Gõ 1 để đăng ký cư trú")
