@@ -174,9 +174,12 @@ async def run_webhook(
     stop = stop or asyncio.Event()
     async with runtime(settings) as rt:
         app = web.Application()
-        SimpleRequestHandler(rt.dp, rt.bot, secret_token=secret).register(
-            app, path=settings.webhook_path
-        )
+        # Answered once handled, not at once: Telegram then never has more updates in
+        # flight than the webhook's max_connections (back-pressure instead of unbounded
+        # tasks), and an update whose worker dies mid-way is delivered again.
+        SimpleRequestHandler(
+            rt.dp, rt.bot, secret_token=secret, handle_in_background=False
+        ).register(app, path=settings.webhook_path)
         setup_application(app, rt.dp, bot=rt.bot)
 
         async def healthz(_request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ def build_router() -> Router:
         registration,
         roles,
         tickets,
+        votes,
     )
 
     root = Router(name="root")
@@ -37,6 +38,7 @@ def build_router() -> Router:
         profile.router,
         notices.router,
         tickets.router,
+        votes.router,
         menu.fallback,
     )
 

@@ -64,6 +64,7 @@ def _reads_notices(actor: Actor) -> bool:
 
 MENU: list[MenuEntry] = [
     MenuEntry("notices", N_("📢 Notices"), _reads_notices, row=1),
+    MenuEntry("votes", N_("🗳 Votes"), _reads_notices, row=1),
     MenuEntry("households", N_("👥 Households"), _reviewer, row=5),
     MenuEntry("settings", N_("⚙️ Settings"), lambda actor: actor.person is not None, row=9),
 ]

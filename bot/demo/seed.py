@@ -267,9 +267,21 @@ async def group_chats(seeding: Seeding, people: EmulatorClient, bot_id: int) -> 
     await session.flush()
 
 
+def _load_feature_seeders() -> None:
+    """Import every module of ``bot.demo`` so their ``@seeder`` functions register."""
+    import importlib
+    import pkgutil
+
+    import bot.demo
+
+    for module in pkgutil.iter_modules(bot.demo.__path__):
+        importlib.import_module(f"bot.demo.{module.name}")
+
+
 async def seed(
     session: AsyncSession, ward: Ward, people: EmulatorClient, bot_id: int, per_group: int
 ) -> Seeding:
+    _load_feature_seeders()
     seeding = Seeding(session, ward, await active_groups(session, ward.id))  # type: ignore[arg-type]
     await households(seeding, per_group)
     await personas(seeding, people)

@@ -17,6 +17,7 @@ from bot.models.tickets import (
     TicketSequence,
     TicketStatus,
 )
+from bot.models.votes import Ballot, Opinion, Vote, VoteGroup
 from bot.models.wards import (
     NoticeCategory,
     Office,
@@ -31,6 +32,7 @@ __all__ = [
     "OPEN_STATUSES",
     "AccountLink",
     "AuditEntry",
+    "Ballot",
     "ChannelAccount",
     "Delivery",
     "DeliveryStatus",
@@ -44,6 +46,7 @@ __all__ = [
     "NoticeRead",
     "NoticeRevision",
     "Office",
+    "Opinion",
     "Person",
     "Province",
     "Resident",
@@ -60,5 +63,7 @@ __all__ = [
     "TicketSequence",
     "TicketStatus",
     "TicketType",
+    "Vote",
+    "VoteGroup",
     "Ward",
 ]

@@ -39,6 +39,9 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
+REDIS_CONNECTIONS = 64
+
+
 def fsm_backends(
     settings: Settings, factory: async_sessionmaker[AsyncSession]
 ) -> tuple[BaseStorage, BaseEventIsolation]:
@@ -49,9 +52,15 @@ def fsm_backends(
             RedisEventIsolation,
             RedisStorage,
         )
+        from redis.asyncio import BlockingConnectionPool, Redis
 
-        storage = RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
+        # A burst of updates must wait for a free connection, not fail: the default pool
+        # raises "Too many connections" past 100 and the update would be lost.
+        pool = BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=30
+        )
+        storage = RedisStorage(
+            Redis(connection_pool=pool), key_builder=DefaultKeyBuilder(with_destiny=True)
         )
         return storage, RedisEventIsolation(redis=storage.redis)
     return SQLStorage(factory), SimpleEventIsolation()
@@ -62,6 +71,10 @@ def create_dispatcher(settings: Settings, factory: async_sessionmaker[AsyncSessi
 
     storage, isolation = fsm_backends(settings, factory)
     dp = Dispatcher(storage=storage, events_isolation=isolation)
+    # Ballot presses bypass the per-update work below and go to one batching writer.
+    from handlers.votes import install_ballot_box
+
+    install_ballot_box(dp, factory)
     dp.update.outer_middleware(DbSessionMiddleware(factory))
     dp.update.outer_middleware(ActorMiddleware())
     LocaleMiddleware(get_i18n()).setup(dp)

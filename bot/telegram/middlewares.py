@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -125,9 +126,9 @@ class RetryAfterFloodControl(BaseRequestMiddleware):
     itself (it reschedules the row instead of holding a worker), so it is left alone.
     """
 
-    def __init__(self, attempts: int = 3, longest_wait: float = 10.0) -> None:
-        self.attempts = attempts
-        self.longest_wait = longest_wait
+    def __init__(self, patience: float = 45.0) -> None:
+        # Seconds of waiting a reply may accumulate before the update gives up on it.
+        self.patience = patience
 
     async def __call__(
         self,
@@ -135,12 +136,15 @@ class RetryAfterFloodControl(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        for attempt in range(self.attempts):
+        waited = 0.0
+        while True:
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
-                last = attempt == self.attempts - 1
-                if last or current_session.get() is None or exc.retry_after > self.longest_wait:
+                if current_session.get() is None or waited + exc.retry_after > self.patience:
                     raise
-                await asyncio.sleep(exc.retry_after)
-        raise AssertionError("unreachable")
+                # Every reply refused in a burst is told the same wait; retrying all at
+                # that instant would only be refused again, so they spread out.
+                delay = exc.retry_after * (1 + random.random())
+                waited += delay
+                await asyncio.sleep(delay)

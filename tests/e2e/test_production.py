@@ -4,6 +4,7 @@ uses the session's stack, otherwise it starts its own."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -105,3 +106,16 @@ def test_logs_are_json_lines(production: Stack, tmp_path: Path) -> None:
     assert lines
     for line in lines:
         json.loads(line)
+
+
+async def test_a_burst_of_updates_is_answered_in_full(
+    production: Stack, crowd: EmulatorClient
+) -> None:
+    # More updates at once than a Redis pool's default 100 connections: each must wait for
+    # its turn, none may fail.
+    people = await asyncio.gather(*(new_person(crowd, f"Khach{n}", "Vãng") for n in range(400)))
+    await asyncio.gather(*(crowd.send_command(person["id"], "start") for person in people))
+    for person in people:
+        reply = await crowd.wait_for_message(person["id"], "", timeout=WAIT)
+        assert reply["text"]
+    assert "Too many connections" not in production.logs()

@@ -12,17 +12,20 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import clock
 from bot.demo.bulk import verified_households
 from bot.emulator import BotSpec, EmulatorClient
-from bot.models import Delivery
-from bot.services import notices
+from bot.models import AuditEntry, Delivery, Notice, Role, Vote
+from bot.services import notices, votes
+from tests import factories
 from tests.conftest import POSTGRES_ADMIN_URL, _postgres_available, skip_or_fail
 from tests.e2e.harness import (
     BotProcess,
@@ -96,6 +99,20 @@ async def _people(client: EmulatorClient, count: int) -> list[int]:
     return list(await asyncio.gather(*(one(n) for n in range(count))))
 
 
+async def _settled(database_url: str, ref_type: str, ref_id: int) -> bool:
+    async def count(session: AsyncSession) -> int:
+        return (
+            await session.exec(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.ref_type == ref_type, Delivery.ref_id == ref_id)
+                .where(col(Delivery.status).in_(["pending", "sending"]))
+            )
+        ).one()
+
+    return await run_db(database_url, count) == 0
+
+
 async def test_two_workers_send_each_message_exactly_once(workers: Workers) -> None:
     async with EmulatorClient(workers.emulator.base_url, timeout=30) as client:
         chats = await _people(client, RESIDENTS)
@@ -117,21 +134,11 @@ async def test_two_workers_send_each_message_exactly_once(workers: Workers) -> N
 
         notice_id = await run_db(workers.database_url, publish)
 
-        async def unsettled(session: AsyncSession) -> int:
-            return (
-                await session.exec(
-                    select(func.count())
-                    .select_from(Delivery)
-                    .where(Delivery.ref_type == "notice", Delivery.ref_id == notice_id)
-                    .where(col(Delivery.status).in_(["pending", "sending"]))
-                )
-            ).one()
-
         for _ in range(240):
-            if await run_db(workers.database_url, unsettled) == 0:
+            if await _settled(workers.database_url, "notice", notice_id):
                 break
             await asyncio.sleep(0.5)
-        assert await run_db(workers.database_url, unsettled) == 0
+        assert await _settled(workers.database_url, "notice", notice_id)
 
         per_chat = (await client.counters())["messages_per_chat"]
         assert sorted(per_chat.get(str(chat), 0) for chat in chats) == [1] * RESIDENTS
@@ -140,3 +147,67 @@ async def test_two_workers_send_each_message_exactly_once(workers: Workers) -> N
     assert first and second
     assert not set(first) & set(second)
     assert len(first) + len(second) == RESIDENTS
+
+
+async def test_two_workers_close_a_vote_once(workers: Workers) -> None:
+    async with EmulatorClient(workers.emulator.base_url, timeout=30) as client:
+        chats = await _people(client, 30)
+
+        async def open_vote(session: AsyncSession) -> int:
+            ward_id, _ = await verified_households(session, "BADINH", chats)
+            admin = await factories.with_role(session, Role.ADMIN, ward_id=ward_id)
+            vote = await votes.create(
+                session,
+                admin,
+                ward_id=ward_id,
+                group_ids=None,
+                matter=6,
+                question="Có lắp camera an ninh ở các ngõ không?",
+                closes_at=clock.now() + timedelta(hours=2),
+            )
+            return int(vote.id)  # type: ignore[arg-type]
+
+        vote_id = await run_db(workers.database_url, open_vote)
+
+        async def time_is_up(session: AsyncSession) -> None:
+            # Both workers' schedulers find it due on their next round.
+            await session.exec(
+                update(Vote)
+                .where(col(Vote.id) == vote_id)
+                .values(closes_at=clock.now() - timedelta(minutes=1))
+            )
+
+        await run_db(workers.database_url, time_is_up)
+
+        async def closed(session: AsyncSession) -> Vote:
+            vote = await session.get(Vote, vote_id)
+            assert vote is not None
+            return vote
+
+        for _ in range(180):
+            vote = await run_db(workers.database_url, closed)
+            if vote.result_notice_id and await _settled(
+                workers.database_url, "notice", vote.result_notice_id
+            ):
+                break
+            await asyncio.sleep(0.5)
+        assert vote.result_notice_id is not None
+
+        async def evidence(session: AsyncSession) -> tuple[int, int]:
+            closings = await session.exec(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.action == "vote.close", AuditEntry.entity_id == str(vote_id))
+            )
+            results = await session.exec(
+                select(func.count()).select_from(Notice).where(Notice.source == "vote")
+            )
+            return closings.one(), results.one()
+
+        assert await run_db(workers.database_url, evidence) == (1, 1)
+        title = (
+            await run_db(workers.database_url, lambda s: s.get(Notice, vote.result_notice_id))
+        ).title
+        for chat in chats:
+            received = [m for m in await client.messages(chat) if title in (m.get("text") or "")]
+            assert len(received) == 1, (chat, received)
