@@ -25,6 +25,7 @@ from bot.services.errors import DomainError
 from bot.zalo import notices as _notices  # noqa: F401  (registers its states)
 from bot.zalo import registration as _registration  # noqa: F401
 from bot.zalo import tickets as _tickets  # noqa: F401
+from bot.zalo import votes as _votes  # noqa: F401
 from bot.zalo.api import POLL_TIMEOUT, SECRET_HEADER, ZaloApi, ZaloError, ZaloUpdate
 from bot.zalo.context import CHANNEL, STATES, Ctx, load_record
 from bot.zalo.menu import MENU_WORDS, show_menu

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,14 @@ import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import clock
 from bot.emulator import BotSpec, EmulatorClient
 from bot.emulator.media import make_png
 from bot.emulator.zalo import ZaloPeople
-from bot.models import ChannelAccount, Delivery, Person, Resident, Role
-from bot.services import notices
+from bot.models import Ballot, ChannelAccount, Delivery, Opinion, Person, Resident, Role
+from bot.services import notices, votes
+from bot.services.people import load_actor
+from bot.services.wards import find_group, get_ward_by_code
 from bot.zalo.api import SECRET_HEADER
 from tests.conftest import POSTGRES_ADMIN_URL, _postgres_available
 from tests.e2e.conftest import BOT_USERNAME, Stack
@@ -378,6 +382,124 @@ async def test_a_zalo_resident_links_telegram_with_the_code_sent_to_zalo(
         return set(rows.all())
 
     assert len(await run_db(zstack.database_url, accounts)) == 1
+
+
+async def test_a_resident_linked_on_both_channels_has_one_ballot(
+    zstack: Stack, tg: EmulatorClient, zalo: ZaloPeople
+) -> None:
+    """Votes on Zalo with numbered text; the household of a person on Telegram and Zalo
+    has one ballot whichever channel they vote from, and is counted once."""
+    leader = await new_person(tg, "Tâm", "Lý Thị")
+    await become(tg, leader, zstack.database_url, Role.LEADER, unit="KP08")
+    person = await new_person(tg, "Khoa", "Hồ Văn")
+    phone = phone_for(person)
+    await register(tg, person, group="Khu phố 8", name="Hồ Văn Khoa", phone=phone)
+    request = await tg.wait_for_message(leader["id"], "Hồ Văn Khoa", timeout=WAIT)
+    await press(tg, leader, request, "Duyệt")
+    await tg.wait_for_message(person["id"], "đã được duyệt", timeout=WAIT)
+
+    user = await zalo.create_user("Khoa Zalo")
+    uid = user["id"]
+    await zalo.say(uid, "Xin chào", "Gõ 1 để đăng ký cư trú")
+    await zalo.say(uid, "1", "tổ dân phố")
+    await zalo.say(uid, "8", "Họ và tên")
+    await zalo.say(uid, "Hồ Văn Khoa", "số điện thoại")
+    await zalo.say(uid, phone, "liên kết")
+    await zalo.say(uid, "1", "mã gồm 6 chữ số")
+    sent = await tg.wait_for_message(person["id"], "Mã liên kết", timeout=WAIT)
+    code = re.search(r"\b(\d{6})\b", sent["text"])
+    assert code is not None
+    await zalo.say(uid, code.group(1), "đã được liên kết")
+
+    question = "Đồng ý lắp camera an ninh ở đầu ngõ 8?"
+
+    async def create(session: AsyncSession) -> int:
+        actor = await load_actor(session, "telegram", str(leader["id"]))
+        ward = await get_ward_by_code(session, "BADINH")
+        group = await find_group(session, "KP08")
+        vote = await votes.create(
+            session,
+            actor,
+            ward_id=ward.id,
+            group_ids=[group.id],
+            matter=6,
+            question=question,
+            closes_at=clock.now() + timedelta(days=3),
+        )
+        return vote.id  # type: ignore[return-value]
+
+    vote_id = await run_db(zstack.database_url, create)
+    # The ballot reaches both channels.
+    ballot = await tg.wait_for_message(person["id"], question, timeout=WAIT)
+    await zalo.wait_for(uid, question)
+
+    menu = await zalo.say(uid, "0", "biểu quyết")
+    number = re.search(r"Gõ (\d) để biểu quyết", menu["text"])
+    assert number, menu["text"]
+    listing = await zalo.say(uid, number.group(1), question)
+    assert "1." in listing["text"]
+    shown = await zalo.say(uid, "1", "Gõ 1 để Đồng ý, 2 để Không đồng ý")
+    assert question in shown["text"]
+    await zalo.say(uid, "1", "Đồng ý")
+
+    # The same household again from Telegram: its one ballot changes.
+    await press(tg, person, ballot, "Không đồng ý")
+
+    async def ballots(session: AsyncSession) -> list[int]:
+        rows = await session.exec(select(Ballot).where(Ballot.vote_id == vote_id))
+        return [b.option for b in rows.all()]
+
+    async def changed() -> Any:
+        found = await run_db(zstack.database_url, ballots)
+        return found if found == [1] else None
+
+    assert await wait_until(changed, within=20, what="one ballot, changed to Disagree")
+
+    async def tally(session: AsyncSession) -> Any:
+        vote = await votes.get(session, vote_id)
+        return await votes.tally(session, vote)
+
+    result = await run_db(zstack.database_url, tally)
+    # One household, one ballot: counted once, as "Không đồng ý".
+    assert (result.eligible, result.ballots, result.counts) == (1, 1, [0, 1])
+
+    # A consultation: an option by number, then a comment, as one person's one opinion.
+    draft = "Dự thảo quy ước giữ gìn vệ sinh ngõ xóm"
+
+    async def consult(session: AsyncSession) -> int:
+        actor = await load_actor(session, "telegram", str(leader["id"]))
+        ward = await get_ward_by_code(session, "BADINH")
+        group = await find_group(session, "KP08")
+        made = await votes.create(
+            session,
+            actor,
+            kind=votes.CONSULTATION,
+            ward_id=ward.id,
+            group_ids=[group.id],
+            matter=None,
+            question=draft,
+            explanation="Mỗi hộ tự thu gom rác trước cửa vào sáng thứ Bảy.",
+            closes_at=clock.now() + timedelta(days=3),
+        )
+        return made.id  # type: ignore[return-value]
+
+    consult_id = await run_db(zstack.database_url, consult)
+    await zalo.wait_for(uid, draft)
+    menu = await zalo.say(uid, "0", "biểu quyết")
+    listing = await zalo.say(uid, number.group(1), draft)
+    pick = re.search(rf"(\d)\. \[Lấy ý kiến\] {draft}", listing["text"])
+    assert pick, listing["text"]
+    await zalo.say(uid, pick.group(1), "Hoặc viết góp ý")
+    await zalo.say(uid, "2", "Đã ghi nhận ý kiến")
+    await zalo.say(uid, "Nên thêm thùng rác công cộng ở đầu ngõ.", "Đã ghi nhận góp ý")
+
+    async def opinions(session: AsyncSession) -> list[tuple[int | None, str | None]]:
+        rows = await session.exec(select(Opinion).where(Opinion.vote_id == consult_id))
+        return [(o.option, o.comment) for o in rows.all()]
+
+    assert await run_db(zstack.database_url, opinions) == [
+        (1, "Nên thêm thùng rác công cộng ở đầu ngõ.")
+    ]
 
 
 async def test_in_the_demo_a_zalo_newcomer_registers_and_the_leader_approves(
