@@ -523,6 +523,16 @@ async def test_in_the_demo_a_zalo_newcomer_registers_and_the_leader_approves(
             request = await people.wait_for_message(leader["id"], "Trần Thị Mai", timeout=WAIT)
             await press(people, leader, request, "Duyệt")
             await zalo.wait_for(newcomer["id"], "đã được duyệt")
+            # The demo's open vote in Khu phố 1: "1" agrees.
+            uid = newcomer["id"]
+            menu = await zalo.say(uid, "0", "biểu quyết")
+            number = re.search(r"Gõ (\d) để biểu quyết", menu["text"])
+            assert number, menu["text"]
+            listing = await zalo.say(uid, number.group(1), "dọn vệ sinh ngõ xóm")
+            pick = re.search(r"(\d)\. \[Biểu quyết\] [^\n]*dọn vệ sinh", listing["text"])
+            assert pick, listing["text"]
+            await zalo.say(uid, pick.group(1), "Gõ 1 để Đồng ý, 2 để Không đồng ý")
+            await zalo.say(uid, "1", "Đã ghi nhận biểu quyết của hộ: “Đồng ý”")
         finally:
             await zalo.close()
         page = await zalo_page(demo)
