@@ -37,7 +37,8 @@ lint: install
 # The whole suite (SQLite, and PostgreSQL where it answers), then the end-to-end journeys
 # again in the province shape: PostgreSQL, Redis, two webhook workers and a worker.
 test: lint
-	scripts/ensure-chromium
+	scripts/ensure-debian-package /usr/bin/chromium "chromium chromium-driver" "the browser test"
+	scripts/ensure-debian-package /usr/bin/libreoffice libreoffice-calc-nogui "the test that opens a report in LibreOffice"
 	$(BIN)/pytest
 	WARDBOT_E2E_MODE=production $(BIN)/pytest -q tests/e2e \
 		--ignore=tests/e2e/test_demo.py --ignore=tests/e2e/test_browser.py

@@ -26,14 +26,23 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import func  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from bot import clock  # noqa: E402
 from bot.demo.bulk import verified_households  # noqa: E402
 from bot.emulator import EmulatorClient  # noqa: E402
+from bot.models import Ballot, Role  # noqa: E402
+from bot.services import votes  # noqa: E402
+from bot.services.wards import get_ward_by_code  # noqa: E402
+from tests import factories  # noqa: E402
 from tests.e2e.harness import (  # noqa: E402
     BotProcess,
     EmulatorProcess,
@@ -77,12 +86,54 @@ async def make_users(client: EmulatorClient, count: int) -> list[int]:
     return list(await asyncio.gather(*(one(n) for n in range(count))))
 
 
-async def open_ballots(database_url: str, users: list[int]) -> dict[int, tuple[int, list[str]]]:
-    return {}
+QUESTION = "Có lắp camera an ninh ở các ngõ không?"
+
+
+async def open_vote(database_url: str) -> None:
+    """A ward-wide vote, open now; its ballots go out through the worker."""
+
+    async def work(session: Any) -> None:
+        ward = await get_ward_by_code(session, "BADINH")
+        admin = await factories.with_role(session, Role.ADMIN, ward_id=ward.id)
+        await votes.create(
+            session,
+            admin,
+            ward_id=ward.id,
+            group_ids=None,
+            matter=6,
+            question=QUESTION,
+            closes_at=clock.now() + timedelta(days=2),
+        )
+
+    await run_db(database_url, work)
+
+
+async def ballots_received(
+    client: EmulatorClient, users: list[int]
+) -> dict[int, tuple[int, list[str]]]:
+    """Each user's ballot: its message id and the callback data of its two first options."""
+    found: dict[int, tuple[int, list[str]]] = {}
+
+    async def look() -> bool:
+        for user in users:
+            if user in found:
+                continue
+            for message in await client.messages(user):
+                keyboard = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+                data = [b["callback_data"] for row in keyboard for b in row if "callback_data" in b]
+                if QUESTION in (message.get("text") or "") and len(data) >= 2:
+                    found[user] = (message["message_id"], data[:2])
+        return len(found) == len(users)
+
+    await wait_until(look, 300, "the ballots")
+    return found
 
 
 async def stored_ballots(database_url: str) -> int:
-    return 0
+    async def count(session: Any) -> int:
+        return int((await session.exec(select(func.count()).select_from(Ballot))).one())
+
+    return await run_db(database_url, count)
 
 
 async def wait_until(check: Any, seconds: float, what: str) -> None:
@@ -110,7 +161,6 @@ async def scenario(workers: int, args: argparse.Namespace, workdir: Path) -> Res
             await verified_households(session, "BADINH", users)
 
         await run_db(database_url, seed)
-        ballots = await open_ballots(database_url, users)
 
         ports = [free_port() for _ in range(workers)]
         proxy = RoundRobinProxy([f"http://127.0.0.1:{port}" for port in ports])
@@ -133,6 +183,15 @@ async def scenario(workers: int, args: argparse.Namespace, workdir: Path) -> Res
             )
             processes.append(process)
             await asyncio.to_thread(process.start, ready_text="webhook listening")
+        # Telegram's limits are off here: the ballots go out as fast as the worker can.
+        worker_env = {
+            **env,
+            "WARDBOT_DELIVERY_RATE": "500",
+            "WARDBOT_DELIVERY_POLL_INTERVAL": "0.2",
+        }
+        worker = BotProcess(worker_env, workdir / f"worker{workers}.log", args=["worker"])
+        processes.append(worker)
+        await asyncio.to_thread(worker.start, ready_text="worker is running")
         clean = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
         await asyncio.to_thread(
             subprocess.run,
@@ -143,14 +202,18 @@ async def scenario(workers: int, args: argparse.Namespace, workdir: Path) -> Res
             capture_output=True,
         )
 
-        # Warm up: one menu press each, so that every worker has its connections open.
+        # Warm up: everyone opens the bot (which also lets it write to them), so that
+        # every worker has its connections open; then the vote opens and its ballots
+        # arrive.
         await client.reset_counters()
-        await asyncio.gather(*(client.send_text(user, MENU[0]) for user in users))
+        await asyncio.gather(*(client.send_command(user, "start") for user in users))
 
         async def warmed() -> bool:
             return (await client.counters())["messages_sent"] >= len(users)
 
         await wait_until(warmed, 120, "the warm-up")
+        await open_vote(database_url)
+        ballots = await ballots_received(client, users)
 
         await client.reset_counters()
         menu_presses = vote_presses = 0
@@ -159,10 +222,9 @@ async def scenario(workers: int, args: argparse.Namespace, workdir: Path) -> Res
             for n, user in enumerate(users):
                 sends.append(client.send_text(user, MENU[(n + round_) % len(MENU)]))
                 menu_presses += 1
-                if ballots:
-                    message_id, options = ballots[user]
-                    sends.append(client.press(user, message_id, options[(n + round_) % 2]))
-                    vote_presses += 1
+                message_id, options = ballots[user]
+                sends.append(client.press(user, message_id, options[(n + round_) % 2]))
+                vote_presses += 1
         semaphore = asyncio.Semaphore(64)
 
         async def limited(send: Any) -> None:
@@ -181,7 +243,7 @@ async def scenario(workers: int, args: argparse.Namespace, workdir: Path) -> Res
 
         await wait_until(handled, 600, "the answers")
         seconds = time.perf_counter() - started
-        stored = await stored_ballots(database_url) if ballots else 0
+        stored = await stored_ballots(database_url)
         await client.close()
         return Result(workers, menu_presses, vote_presses, seconds, stored)
     finally:

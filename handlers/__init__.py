@@ -16,8 +16,10 @@ def build_router() -> Router:
         households,
         menu,
         notices,
+        oversight,
         profile,
         registration,
+        reports,
         roles,
         tickets,
         votes,
@@ -39,6 +41,8 @@ def build_router() -> Router:
         notices.router,
         tickets.router,
         votes.router,
+        reports.router,
+        oversight.router,
         menu.fallback,
     )
 

@@ -600,3 +600,42 @@ async def test_the_ballot_box_batches_concurrent_presses(
     [late] = await asyncio.gather(box.submit(press_of(reps[0], vote, 1)))
     assert isinstance(late, Conflict)
     assert sorted(b.option for b in await ballots(session, vote)) == [0] * 10 + [1] * 10
+
+
+async def test_a_short_vote_is_reminded_only_in_its_second_half(
+    factory: async_sessionmaker[AsyncSession], session: AsyncSession, ward: Ward
+) -> None:
+    leader = await leader_of(session, ward)
+    await representatives(session, leader, 2)
+    await new_vote(session, leader, ward, closes_at=clock.now() + timedelta(hours=6))
+    await session.commit()
+    # 24 hours before closing is already past, but the ballot has only just gone out.
+    assert await vote_jobs.remind_before_closing(factory, clock.now()) == 0
+    clock.shift(timedelta(hours=3, minutes=1))
+    assert await vote_jobs.remind_before_closing(factory, clock.now()) == 1
+
+
+async def test_reminders_can_be_turned_off(
+    factory: async_sessionmaker[AsyncSession], session: AsyncSession, ward: Ward
+) -> None:
+    ward.settings = {**ward.settings, "vote_reminder_hours": 0}
+    session.add(ward)
+    leader = await leader_of(session, ward)
+    await representatives(session, leader, 2)
+    await new_vote(session, leader, ward)
+    await session.commit()
+    clock.shift(timedelta(days=2, hours=23))
+    assert await vote_jobs.remind_before_closing(factory, clock.now()) == 0
+
+
+def test_the_record_font_has_every_vietnamese_letter() -> None:
+    from fontTools.ttLib import TTFont
+
+    from bot.services import vote_documents
+
+    cmap = TTFont(vote_documents.font_path()).getBestCmap()
+    letters = (
+        "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệghiìíỉĩịklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvxyỳýỷỹỵ"
+    )
+    missing = [ch for ch in letters + letters.upper() + "“”–…%" if ord(ch) not in cmap]
+    assert missing == []

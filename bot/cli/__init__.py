@@ -6,6 +6,7 @@ from bot.cli import (  # noqa: F401  (register their commands)
     backup,
     demo,
     notices,
+    reports,
     roles,
     run,
     tickets,

@@ -6,6 +6,7 @@ from bot.models.files import StoredFile
 from bot.models.fsm import FsmRecord
 from bot.models.links import AccountLink
 from bot.models.notices import Notice, NoticeAttachment, NoticeGroup, NoticeRead, NoticeRevision
+from bot.models.oversight import Recommendation, ReportReminder
 from bot.models.people import ChannelAccount, Household, Person, Resident, RosterEntry
 from bot.models.roles import Invite, Role, RoleGrant
 from bot.models.tickets import (
@@ -49,6 +50,8 @@ __all__ = [
     "Opinion",
     "Person",
     "Province",
+    "Recommendation",
+    "ReportReminder",
     "Resident",
     "ResidentialGroup",
     "Role",

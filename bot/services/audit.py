@@ -124,3 +124,13 @@ async def verify(session: AsyncSession, batch: int = 5000) -> ChainReport:
             prev_hash = entry.hash
             expected_id += 1
             last_id = entry.id
+
+
+async def latest(
+    session: AsyncSession, *, limit: int = 20, ward_id: int | None = None
+) -> list[AuditEntry]:
+    """The newest entries first, optionally of one ward."""
+    query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
+    if ward_id is not None:
+        query = query.where(AuditEntry.ward_id == ward_id)
+    return list((await session.exec(query)).all())

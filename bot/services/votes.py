@@ -374,7 +374,7 @@ async def due_announcements(session: AsyncSession, now: datetime) -> list[int]:
 
 async def due_reminders(session: AsyncSession, now: datetime) -> list[int]:
     """Open votes whose reminder time (the ward's ``vote_reminder_hours`` before
-    closing; 0 turns reminders off) has come."""
+    closing, but not before half the voting time; 0 turns reminders off) has come."""
     rows = (
         await session.exec(
             select(Vote, Ward)
@@ -391,7 +391,9 @@ async def due_reminders(session: AsyncSession, now: datetime) -> list[int]:
     due = []
     for vote, ward in rows:
         hours = ward_settings(ward).vote_reminder_hours
-        if hours and vote.closes_at - timedelta(hours=hours) <= now:
+        # Never in the first half of a short vote: right after the ballot it would nag.
+        halfway = vote.opens_at + (vote.closes_at - vote.opens_at) / 2
+        if hours and max(vote.closes_at - timedelta(hours=hours), halfway) <= now:
             due.append(vote.id)
     return due  # type: ignore[return-value]
 

@@ -1,7 +1,7 @@
 """zalo account links
 
 Revision ID: 0401
-Revises: 0301
+Revises: 0501
 Create Date: 2026-11-26 01:22:47.459078
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import Text  # noqa: F401  (autogenerate writes JSONB(astext_typ
 import bot.models.base
 
 revision: str = "0401"
-down_revision: str | None = "0301"
+down_revision: str | None = "0501"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -53,7 +53,7 @@ def _playwright() -> Any:
     if not CHROMIUM.exists():
         skip_or_fail(
             f"{CHROMIUM} is missing: the browser test needs Debian's chromium "
-            "(scripts/ensure-chromium installs it as root)"
+            "(scripts/ensure-debian-package installs it as root)"
         )
     try:
         from playwright import async_api

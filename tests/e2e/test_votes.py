@@ -256,3 +256,79 @@ async def test_in_the_demo_the_resident_votes_from_the_web_chat(demo: str) -> No
         await press(client, leader, detail, "Tỷ lệ tham gia")
         turnout = await client.wait_for_message(leader["id"], "Tổng cộng", timeout=WAIT)
         assert "Khu phố 1:" in turnout["text"]
+
+
+async def test_a_consultation_with_comments_summary_and_response(
+    bot_factory: Callable[..., Stack], people: EmulatorClient
+) -> None:
+    stack = await asyncio.to_thread(bot_factory)
+    async with EmulatorClient(stack.emulator.base_url, timeout=30) as client:
+        leader = await new_person(client, "Khoa", "Trương Văn")
+        await become(client, leader, stack.database_url, Role.LEADER, unit="KP05")
+        lid = leader["id"]
+        residents = await started_users(client, 2, "Dân")
+        await seed_residents(stack.database_url, residents, "KP05")
+        for resident in residents:
+            await client.send_command(resident["id"], "cancel")
+            await client.wait_for_message(resident["id"], "Đã hủy", timeout=WAIT)
+
+        await client.send_text(lid, MENU)
+        menu = await client.wait_for_message(lid, "Biểu quyết và lấy ý kiến", timeout=WAIT)
+        await press(client, leader, menu, "Tạo lấy ý kiến")
+        await client.wait_for_message(lid, "câu hỏi", timeout=WAIT)
+        await client.send_text(lid, "Góp ý dự thảo nội quy nhà văn hóa Khu phố 5")
+        await client.wait_for_message(lid, "dự thảo", timeout=WAIT)
+        await client.send_text(lid, "Điều 1. Nhà văn hóa mở cửa từ 7 giờ đến 21 giờ.")
+        options = await client.wait_for_message(lid, "Giữ nguyên", timeout=WAIT)
+        await press(client, leader, options, "Giữ các phương án")
+        closing = await client.wait_for_message(lid, "Khi nào kết thúc", timeout=WAIT)
+        await press(client, leader, closing, "Sau 7 ngày")
+        files = await client.wait_for_message(lid, "đính kèm", timeout=WAIT)
+        await press(client, leader, files, "Tiếp tục")
+        confirm = await client.wait_for_message(lid, "Gửi tới", timeout=WAIT)
+        assert "người dân đã xác nhận của Khu phố 5" in confirm["text"]
+        await press(client, leader, confirm, "Xác nhận và gửi")
+        created = await client.wait_for_message(lid, "Đã tạo", timeout=WAIT)
+        assert "2 người" in created["text"]
+
+        first, second = residents
+        asked = await client.wait_for_message(
+            first["id"], lambda m: "nội quy nhà văn hóa" in (m.get("text") or ""), timeout=WAIT
+        )
+        chose = await press(client, first, asked, "Đồng ý")
+        assert "Đã ghi nhận lựa chọn" in await answer(client, chose)
+        await press(client, first, asked, "Viết ý kiến")
+        await client.wait_for_message(first["id"], "Hãy viết ý kiến", timeout=WAIT)
+        await client.send_text(first["id"], "Đề nghị mở cửa đến 22 giờ vào cuối tuần.")
+        await client.wait_for_message(first["id"], "Đã ghi nhận ý kiến", timeout=WAIT)
+        asked2 = await client.wait_for_message(
+            second["id"], lambda m: "nội quy nhà văn hóa" in (m.get("text") or ""), timeout=WAIT
+        )
+        await press(client, second, asked2, "Không đồng ý")
+
+        # A week later the leader gets the summary and every comment as a spreadsheet.
+        stack.bot.stop()
+        stack.bot.env["WARDBOT_CLOCK_OFFSET_SECONDS"] = str(7 * 24 * 3600 + 3600)
+        stack.bot.start()
+        summary = await client.wait_for_message(lid, "Đợt lấy ý kiến đã kết thúc", timeout=30)
+        assert "Số ý kiến đã gửi: 2" in summary["text"]
+        sheet = await client.wait_for_message(lid, lambda m: bool(m.get("document")), timeout=WAIT)
+        assert sheet["document"]["file_name"].endswith(".xlsx")
+        respond = next(
+            m
+            for m in await client.messages(lid)
+            if any("tiếp thu" in b["text"] for b in buttons(m))
+        )
+        await press(client, leader, respond, "tiếp thu")
+        await client.wait_for_message(lid, "nội dung tiếp thu", timeout=WAIT)
+        await client.send_text(lid, "Tiếp thu: mở cửa đến 22 giờ vào thứ Bảy và Chủ nhật.")
+        preview = await client.wait_for_message(
+            lid, lambda m: "mở cửa đến 22 giờ" in (m.get("text") or "") and bool(buttons(m))
+        )
+        await press(client, leader, preview, "Đăng")
+        await client.wait_for_message(lid, "đã được đăng thành thông báo", timeout=WAIT)
+        for resident in residents:
+            notice = await client.wait_for_message(
+                resident["id"], "Tiếp thu, giải trình ý kiến", timeout=WAIT
+            )
+            assert "mở cửa đến 22 giờ" in notice["text"]
