@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
@@ -22,6 +23,7 @@ from bot.i18n import LANGUAGES, N_, _, get_i18n
 from bot.scheduler import Scheduler
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.transport import TelegramTransport
+from bot.zalo.bot import ZaloChannel, create_api, create_transport
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class Runtime:
     bot: Bot
     dp: Dispatcher
     sender: Sender
+    # The Zalo channel, when WARDBOT_ZALO_TOKEN is set.
+    zalo: ZaloChannel | None = None
 
 
 @asynccontextmanager
@@ -53,15 +57,23 @@ async def runtime(settings: Settings, *, apply_migrations: bool = True) -> Async
     factory = session_factory(engine)
     bot = create_bot(settings)
     dp = create_dispatcher(settings, factory)
+    transports: dict[str, Any] = {"telegram": TelegramTransport(bot, factory)}
+    zalo_api = create_api(settings)
+    zalo = None
+    if zalo_api is not None:
+        transports["zalo"] = create_transport(settings, zalo_api)
+        zalo = ZaloChannel(zalo_api, factory, telegram_bot=bot)
     sender = Sender(
         factory,
-        {"telegram": TelegramTransport(bot, factory)},
+        transports,
         Limits.from_settings(settings),
         poll_interval=settings.delivery_poll_interval,
     )
     try:
-        yield Runtime(settings, engine, factory, bot, dp, sender)
+        yield Runtime(settings, engine, factory, bot, dp, sender, zalo)
     finally:
+        if zalo_api is not None:
+            await zalo_api.close()
         await bot.session.close()
         await dp.storage.close()
         await engine.dispose()
@@ -99,11 +111,11 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             name="polling",
         )
         stopper = asyncio.create_task(stop.wait())
+        tasks = {polling, sender_task, scheduler_task, stopper}
+        if rt.zalo is not None:
+            tasks.add(asyncio.create_task(rt.zalo.run_polling(stop), name="zalo"))
         try:
-            done, _pending = await asyncio.wait(
-                {polling, sender_task, scheduler_task, stopper},
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not stopper and task.exception():
                     raise task.exception()  # type: ignore[misc]
@@ -111,7 +123,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
             stop.set()
             with contextlib.suppress(RuntimeError):  # "Polling is not started"
                 await rt.dp.stop_polling()
-            await asyncio.gather(polling, sender_task, scheduler_task, return_exceptions=True)
+            await asyncio.gather(*(tasks - {stopper}), return_exceptions=True)
             stopper.cancel()
 
 
@@ -175,6 +187,14 @@ async def run_webhook(
             return web.json_response(report, status=200 if healthy else 503)
 
         app.router.add_get("/healthz", healthz)
+        tasks = []
+        if rt.zalo is not None:
+            if settings.zalo_webhook_url:
+                rt.zalo.mount(
+                    app, settings.zalo_webhook_path, settings.require_zalo_webhook_secret()
+                )
+            else:
+                tasks.append(asyncio.create_task(rt.zalo.run_polling(stop)))
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
@@ -185,9 +205,8 @@ async def run_webhook(
             settings.webhook_port,
             settings.webhook_path,
         )
-        tasks = []
         if with_worker:
-            tasks = [
+            tasks += [
                 asyncio.create_task(rt.sender.run(stop)),
                 asyncio.create_task(Scheduler(rt.factory).run(stop)),
             ]

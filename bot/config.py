@@ -54,13 +54,24 @@ class Settings(BaseSettings):
     webhook_path: str = "/telegram/webhook"
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8000
+    # Zalo Bot Platform (bot.zalo.api): started next to Telegram when the token is set.
+    zalo_token: SecretStr | None = None
+    zalo_api_url: str = "https://bot-api.zaloplatforms.com"
+    # Webhook mode for Zalo (`wardbot run --webhook`): Zalo posts to this public URL +
+    # path with the secret in a header; unset, Zalo is long-polled even in webhook mode.
+    zalo_webhook_url: str | None = None
+    zalo_webhook_secret: SecretStr | None = None
+    zalo_webhook_path: str = "/zalo/webhook"
+    # Zalo publishes no rate limits for bots: conservative, configurable guesses.
+    zalo_delivery_rate: float = Field(default=10.0, gt=0, le=1000)
+    zalo_private_interval: float = Field(default=1.0, ge=0)
 
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return normalise_database_url(value)
 
-    @field_validator("telegram_api_url")
+    @field_validator("telegram_api_url", "zalo_api_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -85,6 +96,27 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "WARDBOT_WEBHOOK_SECRET must be set to 16-256 letters, digits, '-' or '_' "
                 "in webhook mode, so that only Telegram can post updates."
+            )
+        return secret
+
+    def zalo_token_value(self) -> str | None:
+        """The Zalo token, or None when Zalo is not configured."""
+        if self.zalo_token is None or not self.zalo_token.get_secret_value().strip():
+            return None
+        token = self.zalo_token.get_secret_value().strip()
+        if not re.fullmatch(r"[A-Za-z0-9:_-]{8,200}", token):
+            raise ConfigError(
+                "WARDBOT_ZALO_TOKEN does not look like a Zalo bot token "
+                "(letters, digits, ':', '-' or '_')."
+            )
+        return token
+
+    def require_zalo_webhook_secret(self) -> str:
+        secret = self.zalo_webhook_secret.get_secret_value() if self.zalo_webhook_secret else ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ConfigError(
+                "WARDBOT_ZALO_WEBHOOK_SECRET must be set to 16-256 letters, digits, '-' or '_' "
+                "when WARDBOT_ZALO_WEBHOOK_URL is set, so that only Zalo can post updates."
             )
         return secret
 

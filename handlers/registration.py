@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery.render import Outgoing, renderer
 from bot.i18n import N_, _, all_translations, format_datetime, get_i18n
 from bot.models import Delivery, ResidentialGroup
-from bot.services import registration, wards
+from bot.services import links, registration, wards
 from bot.services.errors import InvalidInput, StaleButton
 from bot.services.people import Actor, clean_name, clean_text, ensure_person, set_language
 from bot.telegram.middlewares import CHANNEL
@@ -41,6 +41,8 @@ class Registration(StatesGroup):
     phone = State()
     address = State()
     confirm = State()
+    # The phone is a resident's registered on Zalo: the code sent there joins the accounts.
+    link_code = State()
 
 
 class LanguagePick(CallbackData, prefix="lang"):
@@ -268,12 +270,44 @@ async def got_contact(
         raise InvalidInput(
             _("Please share your own number with the “📱 Share my phone number” button.")
         )
+    owner = await links.registered_owner(session, actor, message.contact.phone_number)
+    if owner is not None and await links.linked_channels(session, owner.id) == ["zalo"]:  # type: ignore[arg-type]
+        # Registered on Zalo with this phone: the same person, once they prove they also
+        # hold that Zalo account.
+        await links.request(session, actor, message.contact.phone_number)
+        await state.set_state(Registration.link_code)
+        await message.answer(
+            _(
+                "This phone number is already registered on Zalo. A 6-digit code was sent "
+                "to that Zalo account: type it here to link your Telegram account to the "
+                "same registration."
+            ),
+            reply_markup=cancel_keyboard(),
+        )
+        return
     phone = await registration.check_phone_free(session, actor, message.contact.phone_number)
     await state.update_data(phone=phone)
     await state.set_state(Registration.address)
     await message.answer(
         _("What is your household's address? (for example: Số 12, ngõ 5, đường Lê Lợi)"),
         reply_markup=cancel_keyboard(),
+    )
+
+
+@router.message(Registration.link_code, F.text)
+async def got_link_code(
+    message: Message, session: AsyncSession, actor: Actor, state: FSMContext
+) -> None:
+    confirmation = await links.confirm(session, actor, message.text or "")
+    if confirmation.actor is None:
+        if confirmation.tries_left <= 0:
+            await state.clear()
+        await message.answer(links.wrong_code_message(confirmation))
+        return
+    await state.clear()
+    await message.answer(
+        _("✅ Your Telegram account is now linked to your registration."),
+        reply_markup=main_menu(confirmation.actor),
     )
 
 
@@ -405,6 +439,15 @@ def request_text(request: registration.PendingRequest) -> str:
         address=esc(household.address if household else "—"),
         joining=joining,
         when=format_datetime(request.resident.requested_at),
+    ) + _zalo_note(request)
+
+
+def _zalo_note(request: registration.PendingRequest) -> str:
+    if request.phone_verified or "zalo" not in request.channels:
+        return ""
+    return "\n" + _(
+        "📱 Registered on Zalo: the phone number was typed, not verified. "
+        "Please call it to confirm."
     )
 
 

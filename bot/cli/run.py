@@ -62,7 +62,8 @@ def webhook(
     action: str = typer.Argument(..., help="set | delete | info"),
     drop_pending: bool = typer.Option(False, help="With set/delete: drop queued updates."),
 ) -> None:
-    """Register, remove or show the Telegram webhook (WARDBOT_WEBHOOK_URL)."""
+    """Register, remove or show the Telegram webhook (WARDBOT_WEBHOOK_URL); `set` also
+    registers Zalo's when WARDBOT_ZALO_WEBHOOK_URL is set."""
     from bot.app import set_webhook
     from bot.telegram.factory import create_bot
 
@@ -70,7 +71,12 @@ def webhook(
 
     async def go() -> str:
         if action == "set":
-            return f"Webhook set to {await set_webhook(cfg, drop_pending=drop_pending)}"
+            done = f"Webhook set to {await set_webhook(cfg, drop_pending=drop_pending)}"
+            if cfg.zalo_token_value() and cfg.zalo_webhook_url:
+                from bot.zalo.bot import set_webhook as set_zalo_webhook
+
+                done += f"\nZalo webhook set to {await set_zalo_webhook(cfg)}"
+            return done
         bot = create_bot(cfg)
         try:
             if action == "delete":

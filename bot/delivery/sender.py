@@ -2,6 +2,8 @@
 
 - a global token bucket (Telegram allows about 30 messages/s per bot; 25 by default),
 - at most one message per second to a private chat and 20 a minute to a group,
+- per messenger (a transport with ``limits``, e.g. Zalo): its own rate and chat pacing,
+  on top of the global bucket,
 - 429 → wait ``retry_after`` and retry that message, without counting an attempt,
 - 403 → the person blocked the bot: mark them unreachable, stop writing to them,
 - any other error → retry with exponential backoff, then fail keeping the error.
@@ -34,6 +36,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import secrets
 import socket
 import time
@@ -80,7 +83,10 @@ class SendResult:
 
 
 class Transport(Protocol):
-    """One messenger. ``split`` turns a message into the requests it takes, in order."""
+    """One messenger. ``split`` turns a message into the requests it takes, in order.
+
+    A transport may carry ``limits`` (ChannelLimits): that messenger's own rate and chat
+    pacing; without them it shares the sender's (Telegram's)."""
 
     channel: str
 
@@ -137,6 +143,15 @@ class Limits:
             concurrency=settings.delivery_concurrency,
             lease=settings.delivery_lease,
         )
+
+
+@dataclass
+class ChannelLimits:
+    """One messenger's limits, applied on top of the sender's global ones."""
+
+    per_second: float
+    private_interval: float = 1.0
+    group_per_minute: int = 20
 
 
 class TokenBucket:
@@ -392,6 +407,14 @@ class Sender:
         self.poll_interval = poll_interval
         self.bucket = TokenBucket(self.limits.per_second, self.limits.capacity)
         self.pacer = ChatPacer(self.limits.private_interval, self.limits.group_per_minute)
+        # Messengers with limits of their own: a bucket and a pacer each.
+        self._buckets: dict[str, TokenBucket] = {}
+        self._pacers: dict[str, ChatPacer] = {}
+        for name, transport in transports.items():
+            own: ChannelLimits | None = getattr(transport, "limits", None)
+            if own is not None:
+                self._buckets[name] = TokenBucket(own.per_second, max(1.0, own.per_second / 5))
+                self._pacers[name] = ChatPacer(own.private_interval, own.group_per_minute)
         self.stats = Stats()
         self.wake = asyncio.Event()
         self.worker_id = f"{HOST}:{os.getpid()}:{secrets.token_hex(6)}"[-96:]
@@ -561,11 +584,29 @@ class Sender:
         render = get_renderer(row.kind)
         if transport is None or render is None:
             return self._failure(row, f"no transport or renderer for {row.channel}/{row.kind}")
-        wait = self.pacer.try_book(row.chat_key, row.is_group)
+        pacer = self._pacers.get(row.channel, self.pacer)
+        channel_bucket = self._buckets.get(row.channel)
+        if channel_bucket is not None and not channel_bucket.try_take():
+            # This messenger's own rate is used up: back to the queue, spread out a little
+            # so the deferred rows do not all return at once.
+            self.bucket.give_back(1)
+            self.stats.deferred += 1
+            wait = max(
+                channel_bucket.paused_until - time.monotonic(),
+                (1 + random.random() * channel_bucket.capacity) / channel_bucket.rate,
+            )
+            return Outcome(
+                row,
+                DeliveryStatus.PENDING,
+                next_attempt_at=now + timedelta(seconds=wait),
+                external_message_id=row.external_message_id,
+                **keep,
+            )
+        wait = pacer.try_book(row.chat_key, row.is_group)
         if wait > 0:
             # The chat had a message moments ago: give the row back for later and the
             # token back to the others.
-            self.bucket.give_back(1)
+            self._give_back(channel_bucket)
             self.stats.deferred += 1
             return Outcome(
                 row,
@@ -578,12 +619,12 @@ class Sender:
             rendered = await self._render(row, transport)
         except Exception as exc:
             log.exception("rendering %s #%s failed", row.kind, row.id)
-            self.bucket.give_back(1)
-            self.pacer.release(row.chat_key, row.is_group)
+            self._give_back(channel_bucket)
+            pacer.release(row.chat_key, row.is_group)
             return self._failure(row, f"render: {exc}")
         if rendered.message is None or row.parts_sent >= len(rendered.parts):
-            self.bucket.give_back(1)
-            self.pacer.release(row.chat_key, row.is_group)
+            self._give_back(channel_bucket)
+            pacer.release(row.chat_key, row.is_group)
             self.stats.dropped += 1
             return Outcome(
                 row,
@@ -600,7 +641,7 @@ class Sender:
             except Exception as exc:
                 log.exception("sending %s #%s failed", row.kind, row.id)
                 result = SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
-            self.pacer.sent(row.chat_key, row.is_group)
+            pacer.sent(row.chat_key, row.is_group)
             if not result.ok or row.parts_sent + 1 >= len(parts):
                 return self._outcome(row, result, len(parts))
             # More parts: go on at once if the chat allows it (a group gets a notice's
@@ -612,7 +653,7 @@ class Sender:
                 external_message_id=row.external_message_id or result.message_id,
             )
             self.stats.parts += 1
-            wait = self.pacer.try_book(row.chat_key, row.is_group)
+            wait = pacer.try_book(row.chat_key, row.is_group)
             if wait > 0:
                 return Outcome(
                     row,
@@ -623,6 +664,14 @@ class Sender:
                     external_message_id=row.external_message_id,
                 )
             await self.bucket.take(1)
+            if channel_bucket is not None:
+                await channel_bucket.take(1)
+
+    def _give_back(self, channel_bucket: TokenBucket | None) -> None:
+        """Nothing was sent after all: the tokens taken for the row go back."""
+        self.bucket.give_back(1)
+        if channel_bucket is not None:
+            channel_bucket.give_back(1)
 
     def _outcome(self, row: Claimed, result: SendResult, parts: int) -> Outcome:
         now = clock.now()
@@ -642,11 +691,12 @@ class Sender:
         if result.retry_after:
             # Too fast: wait as told, and retry this very part; no attempt is counted.
             self.stats.retried_429 += 1
-            self.pacer.hold(row.chat_key, result.retry_after)
+            self._pacers.get(row.channel, self.pacer).hold(row.chat_key, result.retry_after)
             if not row.is_group:
                 # A private chat tolerates bursts; a 429 there means the bot as a whole
-                # went too fast (or another process shares the token): everyone waits.
-                self.bucket.pause(result.retry_after)
+                # went too fast (or another process shares the token): everyone on that
+                # messenger waits (a Zalo 429 does not hold Telegram back).
+                self._buckets.get(row.channel, self.bucket).pause(result.retry_after)
             return Outcome(
                 row,
                 DeliveryStatus.PENDING,

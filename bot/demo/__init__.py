@@ -28,6 +28,11 @@ DEMO_USERNAME = "phuong_badinh_demo_bot"
 WARD_FILE = PROJECT_ROOT / "examples" / "ward.yaml"
 
 
+# The demo's Zalo bot: the emulator accepts any "<digits>:<secret>" token.
+ZALO_DEMO_TOKEN = "4000000001:demo-zalo-token"
+ZALO_PEOPLE = ("Trần Thị Mai", "Ngô Văn Phúc")
+
+
 def make_token(bot_id: int = 7000000001) -> str:
     """A token shaped like Telegram's; the emulator accepts whatever it was given."""
     return f"{bot_id}:AA{secrets.token_urlsafe(33)[:33]}"
@@ -78,6 +83,10 @@ async def run_demo(
                 ward = await get_ward_by_code(session, "BADINH")
                 await seed(session, ward, people, int(token.split(":")[0]), households_per_group)
                 await session.commit()
+            # Newcomers on Zalo, for the web chat's Zalo persona.
+            zalo = emulator.emulator.zalo  # type: ignore[attr-defined]
+            for name in ZALO_PEOPLE:
+                zalo.create_user(name)
         finally:
             await engine.dispose()
         settings = Settings(
@@ -86,6 +95,8 @@ async def run_demo(
             database_url=url,
             bot_username=DEMO_USERNAME,
             delivery_poll_interval=0.3,
+            zalo_token=ZALO_DEMO_TOKEN,
+            zalo_api_url=f"{emulator.base_url}/zalo",
         )
         bot = asyncio.create_task(run_polling(settings, stop=stop))
         ready(

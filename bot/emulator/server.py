@@ -16,6 +16,7 @@ from bot.emulator.control import ControlApi
 from bot.emulator.limits import EmulatorLimits
 from bot.emulator.state import Emulator
 from bot.emulator.webhook import WebhookDispatcher
+from bot.emulator.zalo import ZaloEmulator, add_zalo
 
 # Uploads are checked against EmulatorLimits; this only stops aiohttp refusing them first.
 _MAX_REQUEST_BYTES = 256 * 1024 * 1024
@@ -43,6 +44,10 @@ def build_app(emu: Emulator) -> web.Application:
     app.router.add_routes(control.routes())
     app.router.add_get("/_control/info", _info)
     app.router.add_routes(static.routes())
+    # The Zalo Bot Platform beside Telegram: /zalo/bot<token>/..., /_control/zalo/...
+    zalo = getattr(emu, "zalo", None) or ZaloEmulator()
+    emu.zalo = zalo  # type: ignore[attr-defined]
+    add_zalo(app, zalo)
 
     async def on_shutdown(app: web.Application) -> None:
         # Long polls would otherwise hold the shutdown for their whole timeout.

@@ -4,6 +4,7 @@ from bot.models.audit import AuditEntry
 from bot.models.delivery import Delivery, DeliveryStatus
 from bot.models.files import StoredFile
 from bot.models.fsm import FsmRecord
+from bot.models.links import AccountLink
 from bot.models.notices import Notice, NoticeAttachment, NoticeGroup, NoticeRead, NoticeRevision
 from bot.models.oversight import Recommendation, ReportReminder
 from bot.models.people import ChannelAccount, Household, Person, Resident, RosterEntry
@@ -30,6 +31,7 @@ from bot.models.wards import (
 
 __all__ = [
     "OPEN_STATUSES",
+    "AccountLink",
     "AuditEntry",
     "Ballot",
     "ChannelAccount",

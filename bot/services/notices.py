@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy import and_, case, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
@@ -903,19 +903,7 @@ async def stats(session: AsyncSession, actor: Actor | None, notice_id: int) -> N
         only_groups = {g for g in led if scope is None or g in scope}
         if not only_groups:
             raise NotAllowed()
-    rows = (
-        await session.exec(
-            select(
-                Delivery.segment,
-                Delivery.is_group,
-                Delivery.status,
-                func.count(),
-                func.coalesce(func.sum(Delivery.in_doubt), 0),
-            )
-            .where(Delivery.ref_type == KIND, Delivery.ref_id == notice_id)
-            .group_by(col(Delivery.segment), col(Delivery.is_group), col(Delivery.status))
-        )
-    ).all()
+    rows = await _delivery_counts(session, notice_id)
     reads = dict(
         (
             await session.exec(
@@ -953,6 +941,65 @@ async def stats(session: AsyncSession, actor: Actor | None, notice_id: int) -> N
         and (t.tally.recipients or t.tally.read or t.chat_status or t.group is not None)
     ]
     return NoticeStats(view, total, shown)
+
+
+# A person with accounts on several channels (Telegram and Zalo) has a row on each but is
+# one recipient: counted once, with the best of their rows' outcomes.
+_OUTCOME_ORDER = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.PENDING,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.BLOCKED,
+    DeliveryStatus.DROPPED,
+)
+
+
+async def _delivery_counts(session: AsyncSession, notice_id: int) -> list[Any]:
+    """(segment, is_group, status, count, in_doubt) rows: one per person, one per chat."""
+    of_notice = [Delivery.ref_type == KIND, Delivery.ref_id == notice_id]
+    chats = (
+        await session.exec(
+            select(
+                Delivery.segment,
+                Delivery.is_group,
+                Delivery.status,
+                func.count(),
+                func.coalesce(func.sum(Delivery.in_doubt), 0),
+            )
+            .where(*of_notice, col(Delivery.is_group).is_(True))
+            .group_by(col(Delivery.segment), col(Delivery.is_group), col(Delivery.status))
+        )
+    ).all()
+    rank = case(
+        *[(col(Delivery.status) == s.value, n) for n, s in enumerate(_OUTCOME_ORDER)],
+        else_=len(_OUTCOME_ORDER),
+    )
+    per_person = (
+        select(
+            Delivery.segment.label("segment"),  # type: ignore[attr-defined]
+            func.min(rank).label("rank"),
+            func.coalesce(func.sum(Delivery.in_doubt), 0).label("doubt"),
+        )
+        .where(*of_notice, col(Delivery.is_group).is_(False))
+        .group_by(col(Delivery.segment), col(Delivery.person_id))
+        .subquery()
+    )
+    people = (
+        await session.exec(
+            select(
+                per_person.c.segment,
+                per_person.c.rank,
+                func.count(),
+                func.coalesce(func.sum(per_person.c.doubt), 0),
+            ).group_by(per_person.c.segment, per_person.c.rank)
+        )
+    ).all()
+    statuses = [s.value for s in _OUTCOME_ORDER] + [DeliveryStatus.FAILED.value]
+    return list(chats) + [
+        (segment, False, statuses[int(rank)], count, doubt)
+        for segment, rank, count, doubt in people
+    ]
 
 
 # --- the scheduler -----------------------------------------------------------------------

@@ -6,7 +6,7 @@ address adds a member. A phone on the leader's household list verifies at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +14,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import clock
 from bot.delivery.outbox import enqueue
 from bot.i18n import __
-from bot.models import Household, Person, Resident, ResidentialGroup, Role, RoleGrant
+from bot.models import (
+    ChannelAccount,
+    Household,
+    Person,
+    Resident,
+    ResidentialGroup,
+    Role,
+    RoleGrant,
+)
 from bot.services import audit, households
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.people import Actor, clean_name, clean_text, normalise_phone
@@ -188,6 +196,13 @@ class PendingRequest:
     person: Person
     household: Household | None
     group: ResidentialGroup
+    # The messengers the person uses: a phone is verified by Telegram's contact sharing,
+    # but only typed on Zalo, so the reviewer is told to call it.
+    channels: list[str] = field(default_factory=list)
+
+    @property
+    def phone_verified(self) -> bool:
+        return "telegram" in self.channels
 
 
 async def get_request(session: AsyncSession, resident_id: int) -> PendingRequest:
@@ -200,7 +215,16 @@ async def get_request(session: AsyncSession, resident_id: int) -> PendingRequest
         await session.get(Household, resident.household_id) if resident.household_id else None
     )
     assert person is not None and group is not None
-    return PendingRequest(resident, person, household, group)
+    channels = sorted(
+        set(
+            (
+                await session.exec(
+                    select(ChannelAccount.channel).where(ChannelAccount.person_id == person.id)
+                )
+            ).all()
+        )
+    )
+    return PendingRequest(resident, person, household, group, channels)
 
 
 def _may_review(actor: Actor, group: ResidentialGroup) -> bool:

@@ -182,6 +182,49 @@ async def test_a_newcomer_registers_through_the_web_chat(page: Any, demo: str) -
     await expect(keyboard.get_by_role("button", name="⚙️ Cài đặt")).to_be_visible()
 
 
+async def test_a_zalo_newcomer_registers_through_the_web_chat(page: Any, demo: str) -> None:
+    """The Zalo persona: numbered text menus, typed phone, a photo and a location."""
+    api = _playwright()
+    expect = api.expect
+    await page.goto(demo)
+    zalo = page.locator("#person optgroup[label^='Zalo'] option").first
+    await expect(zalo).to_be_attached()
+    await page.select_option("#person", await zalo.get_attribute("value"))
+    await expect(page.locator("#chat-title")).to_contain_text("Zalo")
+    message = page.get_by_role("textbox", name="Tin nhắn")
+
+    async def say(text: str, expect_text: str) -> None:
+        await message.fill(text)
+        await message.press("Enter")
+        await expect(page.get_by_text(expect_text).last).to_be_visible()
+
+    await say("Xin chào", "Gõ 1 để đăng ký cư trú")
+    await say("1", "Bạn sống ở tổ dân phố nào?")
+    await say("1", "Họ và tên của bạn")
+    await say("Trần Thị Mai", "Nhập số điện thoại")
+    await say("0913 444 555", "Địa chỉ hộ gia đình của bạn")
+    await say("Số 4, ngõ 9, Lê Lợi", "Vui lòng kiểm tra thông tin đăng ký")
+    await say("1", "Yêu cầu đăng ký đã được gửi tới tổ trưởng Khu phố 1")
+    # The person's own lines are on the right, the bot's on the left, as text only.
+    await expect(page.locator("li.msg.out").first).to_contain_text("Xin chào")
+    await expect(page.locator("li.msg.in b")).to_have_count(0)
+
+    # A location and a photo, as Zalo users send them (the menu asks for a number).
+    log = page.locator("#messages")
+    await page.get_by_role("button", name="Gửi vị trí").click()
+    await page.locator("#location-dialog").get_by_role("button", name="Gửi").click()
+    await expect(log.get_by_text("📍 20.08060, 105.86110")).to_be_visible()
+    await page.locator("#file").set_input_files(
+        {"name": "anh.png", "mimeType": "image/png", "buffer": make_png(4, 3)}
+    )
+    await expect(log.locator("li.msg.out img").last).to_have_js_property("naturalWidth", 4)
+    await expect(log.get_by_text("Vui lòng gõ một trong các số").last).to_be_visible()
+
+    await page.locator("#new-zalo-person").click()
+    await expect(page.locator("#chat-title")).to_contain_text("Zalo")
+    await say("0", "Gõ 1 để đăng ký cư trú")
+
+
 # ----------------------------------------------------------- the chat's own features
 
 

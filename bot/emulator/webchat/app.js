@@ -30,6 +30,8 @@ const state = {
   session: null, // {abort}: the open chat's long poll; replaced when the chat changes
   keyboard: null, // {markup, hidden}
   keyboardOpen: true,
+  zalo: null, // {user, index, abort}: the Zalo persona's conversation, when one is open
+  zaloPeople: [],
 };
 
 // ------------------------------------------------------------------ helpers
@@ -117,15 +119,24 @@ async function loadPeople() {
       group.append(el("option", { value: String(person.id), textContent: personName(person) }));
     }
   }
-  const filled = [...groups.values(), other].filter((group) => group.children.length);
+  // People on Zalo (the Zalo Bot Platform emulator), talking with numbered text menus.
+  state.zaloPeople = (await api("/_control/zalo/users")).result || [];
+  const zalo = el("optgroup", { label: "Zalo · Người dùng Zalo (Zalo users)" });
+  for (const user of state.zaloPeople) {
+    zalo.append(el("option", { value: `zalo:${user.id}`, textContent: `💬 ${user.name}` }));
+  }
+  const filled = [...groups.values(), zalo, other].filter((group) => group.children.length);
   select.replaceChildren(
     el("option", { value: "", textContent: "— Chọn người · Pick a person —" }),
     ...filled,
   );
-  if (state.person) select.value = String(state.person.id);
+  if (state.zalo) select.value = `zalo:${state.zalo.user.id}`;
+  else if (state.person) select.value = String(state.person.id);
 }
 
 async function choosePerson(personId, chatKey) {
+  closeZalo();
+  if (String(personId || "").startsWith("zalo:")) return openZalo(String(personId).slice(5));
   state.person = state.people.find((person) => String(person.id) === String(personId)) || null;
   $("person").value = state.person ? String(state.person.id) : "";
   const chatSelect = $("chat");
@@ -160,6 +171,95 @@ async function newPerson() {
   });
   await loadPeople();
   await choosePerson(person.id);
+}
+
+async function newZaloPerson() {
+  const name = `${pick(NAMES.family)} ${pick(NAMES.middle)} ${pick(NAMES.given)}`;
+  const user = (await api("/_control/zalo/users", { json: { name } })).result;
+  await loadPeople();
+  await choosePerson(`zalo:${user.id}`);
+}
+
+// ------------------------------------------------------------ the Zalo persona
+
+function closeZalo() {
+  state.zalo?.abort.abort();
+  state.zalo = null;
+}
+
+async function openZalo(userId) {
+  await openChat(null);
+  const user = state.zaloPeople.find((item) => String(item.id) === String(userId));
+  if (!user) return;
+  state.person = null;
+  const zalo = { user, index: 0, abort: new AbortController() };
+  state.zalo = zalo;
+  $("person").value = `zalo:${user.id}`;
+  $("chat").replaceChildren(el("option", { textContent: "💬 Zalo · Trợ lý phường (ward bot)" }));
+  $("chat").disabled = true;
+  $("chat-title").textContent = `Zalo · ${user.name}`;
+  for (const id of ["text", "send", "attach", "send-location"]) $(id).disabled = false;
+  history.replaceState(null, "", `#person=zalo:${user.id}`);
+  while (state.zalo === zalo) {
+    try {
+      const body = await api(
+        `/_control/zalo/users/${user.id}/messages?after=${zalo.index}&wait=25`,
+        { signal: zalo.abort.signal },
+      );
+      if (state.zalo !== zalo) return;
+      for (const message of body.result) {
+        zalo.index = Math.max(zalo.index, message.index + 1);
+        $("messages").append(renderZalo(message));
+      }
+      if (body.result.length) scrollDown();
+      $("chat-status").textContent = "";
+    } catch (error) {
+      if (state.zalo !== zalo || error.name === "AbortError") return;
+      $("chat-status").textContent = "mất kết nối… · reconnecting";
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+
+function renderZalo(m) {
+  const own = m.sender === "user";
+  const time = new Date(m.date).toLocaleTimeString("vi-VN", { hour: "2-digit", minute: "2-digit" });
+  const bubble = el(
+    "div",
+    { class: "bubble" },
+    m.photo && el("img", { src: m.photo, alt: "Ảnh · Photo", onload: scrollIfNear }),
+    m.location &&
+      el(
+        "div",
+        { class: "location" },
+        `📍 ${m.location.latitude.toFixed(5)}, ${m.location.longitude.toFixed(5)}`,
+      ),
+    m.sticker && el("div", { class: "text" }, "🙂 [sticker]"),
+    m.text != null && el("div", { class: "text" }, m.text),
+    m.caption && el("div", { class: "text" }, m.caption),
+    el("div", { class: "meta" }, time),
+  );
+  return el("li", { class: `msg ${own ? "out" : "in"}${own ? "" : " bot"}` }, bubble);
+}
+
+async function zaloAct(path, json) {
+  try {
+    const body = await api(`/_control/zalo/users/${state.zalo.user.id}/${path}`, { json });
+    scrollDown();
+    return body;
+  } catch (error) {
+    fail(error);
+    return null;
+  }
+}
+
+async function zaloPhoto(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return zaloAct("photo", { data_base64: btoa(binary), mime_type: file.type });
 }
 
 function saveLocation() {
@@ -550,7 +650,8 @@ async function act(path, options) {
   }
 }
 
-const sendText = (text) => act("send_text", { json: target({ text }) });
+const sendText = (text) =>
+  state.zalo ? zaloAct("text", { text }) : act("send_text", { json: target({ text }) });
 
 const phones = JSON.parse(localStorage.getItem("wardbot-phones") || "{}");
 
@@ -570,6 +671,12 @@ async function shareContact() {
 async function sendLocation() {
   const answer = await ask($("location-dialog"), DEFAULT_POINT);
   if (!answer) return;
+  if (state.zalo) {
+    return zaloAct("location", {
+      latitude: Number(answer.latitude),
+      longitude: Number(answer.longitude),
+    });
+  }
   await act("send_location", {
     json: target({ latitude: Number(answer.latitude), longitude: Number(answer.longitude) }),
   });
@@ -577,6 +684,10 @@ async function sendLocation() {
 
 async function sendFile(file) {
   const isPhoto = ["image/png", "image/jpeg", "image/gif"].includes(file.type);
+  if (state.zalo) {
+    if (!isPhoto) return toast("Zalo: chỉ gửi được ảnh · photos only", true);
+    return zaloPhoto(file);
+  }
   const form = new FormData();
   for (const [key, value] of Object.entries(target())) form.append(key, String(value));
   const caption = $("text").value.trim();
@@ -589,7 +700,7 @@ async function submitText(event) {
   event.preventDefault();
   const input = $("text");
   const text = input.value.trim();
-  if (!text || !state.chat) return;
+  if (!text || !(state.chat || state.zalo)) return;
   input.value = "";
   if (!(await sendText(text))) input.value = text;
   input.focus();
@@ -603,6 +714,7 @@ function wire() {
     openChat(state.chats.find((chat) => keyOf(chat) === event.target.value)).catch(fail),
   );
   $("new-person").addEventListener("click", () => newPerson().catch(fail));
+  $("new-zalo-person").addEventListener("click", () => newZaloPerson().catch(fail));
   $("start").addEventListener("click", () =>
     act("send_command", { json: target({ command: "start" }) }),
   );

@@ -1,0 +1,35 @@
+"""Telegram HTML as Zalo plain text, in parts of at most 2,000 characters."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from bot.delivery.render import split_html
+from bot.zalo.api import TEXT_LIMIT
+
+_BREAK_TAGS = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_LINK = re.compile(r'<a\s+href="([^"]*)"[^>]*>(.*?)</a>', re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain(text: str) -> str:
+    """Zalo shows text as it is: tags go, a link keeps its address, entities decode."""
+    text = _BREAK_TAGS.sub("\n", text)
+    text = _LINK.sub(
+        lambda m: m.group(2) if m.group(1) in m.group(2) else f"{m.group(2)} ({m.group(1)})", text
+    )
+    return html.unescape(_TAG.sub("", text))
+
+
+def split_plain(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Plain text in parts of at most ``limit`` characters, never cut inside a word.
+
+    Escaped, the text is HTML without tags, so ``split_html`` picks the same paragraph,
+    line, sentence or word breaks it does for Telegram; escaping only lengthens, so each
+    part unescaped still fits.
+    """
+    text = text.strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    return [html.unescape(part) for part in split_html(html.escape(text, quote=False), limit)]
