@@ -38,6 +38,7 @@ from bot.services.people import Actor, clean_text
 from bot.telegram.transport import TEXT_LIMIT
 from handlers.keyboards import esc
 from handlers.menu import main_menu, menu_button
+from handlers.scope import ScopePicker, cancel_button, cancel_form
 
 router = Router(name="notices")
 
@@ -507,7 +508,7 @@ def cancel_keyboard() -> ReplyKeyboardMarkup:
 
 
 def _cancel_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("❌ Cancel"), callback_data=Compose(action="cancel").pack())
+    return cancel_button(Compose)
 
 
 @router.message(
@@ -520,12 +521,7 @@ async def cancel_by_button(message: Message, actor: Actor, state: FSMContext) ->
 
 @router.callback_query(StateFilter(Writing, Editing), Compose.filter(F.action == "cancel"))
 async def cancel_by_inline(query: CallbackQuery, actor: Actor, state: FSMContext) -> None:
-    await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
-    await query.message.answer(  # type: ignore[union-attr]
-        _("Cancelled. Nothing was published."), reply_markup=main_menu(actor)
-    )
+    await cancel_form(query, actor, state, _("Cancelled. Nothing was published."))
 
 
 @router.callback_query(Compose.filter(F.action == "new"))
@@ -545,149 +541,7 @@ async def start_writing(
         ),
         reply_markup=cancel_keyboard(),
     )
-    if len(scopes) > 1:
-        await state.set_state(Writing.ward)
-        builder = InlineKeyboardBuilder()
-        for scope in scopes:
-            builder.button(
-                text=scope.ward.name, callback_data=Compose(action="ward", value=scope.ward.id)
-            )  # type: ignore[arg-type]
-        builder.adjust(1)
-        builder.row(_cancel_button())
-        await message.answer(_("In which ward?"), reply_markup=builder.as_markup())
-        return
-    await _ask_scope(message, session, actor, state, scopes[0])
-
-
-@router.callback_query(Writing.ward, Compose.filter(F.action == "ward"))
-async def chose_ward(
-    query: CallbackQuery,
-    callback_data: Compose,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    scope = next(
-        (
-            s
-            for s in await notices.publish_scopes(session, actor)
-            if s.ward.id == callback_data.value
-        ),
-        None,
-    )
-    if scope is None:
-        raise NotAllowed()
-    await query.answer()
-    await _ask_scope(query.message, session, actor, state, scope)  # type: ignore[arg-type]
-
-
-async def _ask_scope(
-    message: Message,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-    scope: notices.PublishScope,
-) -> None:
-    await state.update_data(ward_id=scope.ward.id, group_ids=[], whole=False)
-    if not scope.whole_ward and len(scope.groups) == 1:
-        await state.update_data(group_ids=[scope.groups[0].id])
-        await _ask_category(message, session, state)
-        return
-    if not scope.whole_ward:
-        await state.set_state(Writing.groups)
-        await message.answer(
-            _("Which of your groups is it for? Tick one or more, then press Continue."),
-            reply_markup=await _groups_keyboard(session, actor, state),
-        )
-        return
-    await state.set_state(Writing.scope)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🏛 The whole ward"), callback_data=Compose(action="whole"))
-    builder.button(text=_("👥 Chosen groups"), callback_data=Compose(action="choose"))
-    builder.adjust(1)
-    builder.row(_cancel_button())
-    await message.answer(_("Who is this notice for?"), reply_markup=builder.as_markup())
-
-
-async def _allowed_groups(session: AsyncSession, actor: Actor, state: FSMContext) -> list[Any]:
-    ward_id = (await state.get_data()).get("ward_id")
-    for scope in await notices.publish_scopes(session, actor):
-        if scope.ward.id == ward_id:
-            return scope.groups
-    raise NotAllowed()
-
-
-async def _groups_keyboard(
-    session: AsyncSession, actor: Actor, state: FSMContext
-) -> InlineKeyboardMarkup:
-    chosen = set((await state.get_data()).get("group_ids", []))
-    builder = InlineKeyboardBuilder()
-    for group in await _allowed_groups(session, actor, state):
-        mark = "☑️" if group.id in chosen else "⬜"
-        builder.button(
-            text=f"{mark} {group.name}", callback_data=Compose(action="toggle", value=group.id)
-        )
-    builder.adjust(2)
-    builder.row(
-        InlineKeyboardButton(
-            text=_("Continue ▶️"), callback_data=Compose(action="groups-ok").pack()
-        ),
-        _cancel_button(),
-    )
-    return builder.as_markup()
-
-
-@router.callback_query(Writing.scope, Compose.filter(F.action.in_({"whole", "choose"})))
-async def chose_scope(
-    query: CallbackQuery,
-    callback_data: Compose,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    message = query.message
-    assert isinstance(message, Message)
-    await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
-    if callback_data.action == "whole":
-        await state.update_data(whole=True, group_ids=None)
-        await _ask_category(message, session, state)
-        return
-    await state.set_state(Writing.groups)
-    await message.answer(
-        _("Which groups is it for? Tick one or more, then press Continue."),
-        reply_markup=await _groups_keyboard(session, actor, state),
-    )
-
-
-@router.callback_query(Writing.groups, Compose.filter(F.action == "toggle"))
-async def toggle_group(
-    query: CallbackQuery,
-    callback_data: Compose,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    allowed = {g.id for g in await _allowed_groups(session, actor, state)}
-    if callback_data.value not in allowed:
-        raise NotAllowed()
-    chosen = set((await state.get_data()).get("group_ids") or [])
-    chosen ^= {callback_data.value}
-    await state.update_data(group_ids=sorted(chosen))
-    await query.answer()
-    await query.message.edit_reply_markup(  # type: ignore[union-attr]
-        reply_markup=await _groups_keyboard(session, actor, state)
-    )
-
-
-@router.callback_query(Writing.groups, Compose.filter(F.action == "groups-ok"))
-async def groups_chosen(query: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
-    if not (await state.get_data()).get("group_ids"):
-        await query.answer(_("Tick at least one group."), show_alert=True)
-        return
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
-    await _ask_category(query.message, session, state)  # type: ignore[arg-type]
+    await SCOPE.begin(message, session, actor, state, scopes)
 
 
 async def _ask_category(message: Message, session: AsyncSession, state: FSMContext) -> None:
@@ -705,6 +559,20 @@ async def _ask_category(message: Message, session: AsyncSession, state: FSMConte
         _("Which category of information does it disclose (Law 10/2022, Article 11)?"),
         reply_markup=builder.as_markup(),
     )
+
+
+SCOPE = ScopePicker(
+    data=Compose,
+    ward_state=Writing.ward,
+    scope_state=Writing.scope,
+    groups_state=Writing.groups,
+    scopes=notices.publish_scopes,
+    then=_ask_category,
+    ask_own_groups=N_("Which of your groups is it for? Tick one or more, then press Continue."),
+    ask_groups=N_("Which groups is it for? Tick one or more, then press Continue."),
+    ask_scope=N_("Who is this notice for?"),
+)
+SCOPE.register(router)
 
 
 @router.callback_query(Writing.category, Compose.filter(F.action == "cat"))

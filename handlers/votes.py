@@ -34,6 +34,7 @@ from bot import clock
 from bot.delivery.render import Attachment, Outgoing, renderer, split_html
 from bot.i18n import (
     DEFAULT_TIMEZONE,
+    N_,
     _,
     format_datetime,
     format_percent,
@@ -49,6 +50,7 @@ from bot.telegram.middlewares import CHANNEL
 from bot.telegram.transport import TEXT_LIMIT
 from handlers.keyboards import esc
 from handlers.menu import main_menu, menu_button
+from handlers.scope import ScopePicker, cancel_button, cancel_form
 
 router = Router(name="votes")
 
@@ -715,17 +717,12 @@ async def response_not_text(message: Message) -> None:
 
 
 def _cancel_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("❌ Cancel"), callback_data=NewVote(action="cancel").pack())
+    return cancel_button(NewVote)
 
 
 @router.callback_query(StateFilter(Creating, Responding), NewVote.filter(F.action == "cancel"))
 async def cancel_inline(query: CallbackQuery, actor: Actor, state: FSMContext) -> None:
-    await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
-    await query.message.answer(  # type: ignore[union-attr]
-        _("Cancelled. Nothing was sent."), reply_markup=main_menu(actor)
-    )
+    await cancel_form(query, actor, state, _("Cancelled. Nothing was sent."))
 
 
 @router.callback_query(NewVote.filter(F.action == "new"))
@@ -750,147 +747,10 @@ async def start(
         if kind == votes.VOTE
         else _("➕ <b>New consultation</b>. You can stop at any step with /cancel.")
     )
-    if len(scopes) > 1:
-        await state.set_state(Creating.ward)
-        builder = InlineKeyboardBuilder()
-        for scope in scopes:
-            builder.button(
-                text=scope.ward.name, callback_data=NewVote(action="ward", value=scope.ward.id)
-            )  # type: ignore[arg-type]
-        builder.adjust(1)
-        builder.row(_cancel_button())
-        await message.answer(_("In which ward?"), reply_markup=builder.as_markup())
-        return
-    await _ask_scope(message, session, actor, state, scopes[0])
+    await SCOPE.begin(message, session, actor, state, scopes)
 
 
-@router.callback_query(Creating.ward, NewVote.filter(F.action == "ward"))
-async def chose_ward(
-    query: CallbackQuery,
-    callback_data: NewVote,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    scope = next(
-        (
-            s
-            for s in await votes.creation_scopes(session, actor)
-            if s.ward.id == callback_data.value
-        ),
-        None,
-    )
-    if scope is None:
-        raise NotAllowed()
-    await query.answer()
-    await _ask_scope(query.message, session, actor, state, scope)  # type: ignore[arg-type]
-
-
-async def _ask_scope(
-    message: Message, session: AsyncSession, actor: Actor, state: FSMContext, scope: Any
-) -> None:
-    await state.update_data(ward_id=scope.ward.id, group_ids=[], whole=False)
-    if not scope.whole_ward and len(scope.groups) == 1:
-        await state.update_data(group_ids=[scope.groups[0].id])
-        await _after_scope(message, state)
-        return
-    if not scope.whole_ward:
-        await state.set_state(Creating.groups)
-        await message.answer(
-            _("Which of your groups? Tick one or more, then press Continue."),
-            reply_markup=await _groups_keyboard(session, actor, state),
-        )
-        return
-    await state.set_state(Creating.scope)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🏛 The whole ward"), callback_data=NewVote(action="whole"))
-    builder.button(text=_("👥 Chosen groups"), callback_data=NewVote(action="choose"))
-    builder.adjust(1)
-    builder.row(_cancel_button())
-    await message.answer(_("Which households take part?"), reply_markup=builder.as_markup())
-
-
-async def _allowed_groups(session: AsyncSession, actor: Actor, state: FSMContext) -> list[Any]:
-    ward_id = (await state.get_data()).get("ward_id")
-    for scope in await votes.creation_scopes(session, actor):
-        if scope.ward.id == ward_id:
-            return scope.groups
-    raise NotAllowed()
-
-
-async def _groups_keyboard(
-    session: AsyncSession, actor: Actor, state: FSMContext
-) -> InlineKeyboardMarkup:
-    chosen = set((await state.get_data()).get("group_ids") or [])
-    builder = InlineKeyboardBuilder()
-    for group in await _allowed_groups(session, actor, state):
-        mark = "☑️" if group.id in chosen else "⬜"
-        builder.button(
-            text=f"{mark} {group.name}", callback_data=NewVote(action="toggle", value=group.id)
-        )
-    builder.adjust(2)
-    builder.row(
-        InlineKeyboardButton(
-            text=_("Continue ▶️"), callback_data=NewVote(action="groups-ok").pack()
-        ),
-        _cancel_button(),
-    )
-    return builder.as_markup()
-
-
-@router.callback_query(Creating.scope, NewVote.filter(F.action.in_({"whole", "choose"})))
-async def chose_scope(
-    query: CallbackQuery,
-    callback_data: NewVote,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    message = query.message
-    assert isinstance(message, Message)
-    await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
-    if callback_data.action == "whole":
-        await state.update_data(whole=True, group_ids=None)
-        await _after_scope(message, state)
-        return
-    await state.set_state(Creating.groups)
-    await message.answer(
-        _("Which groups? Tick one or more, then press Continue."),
-        reply_markup=await _groups_keyboard(session, actor, state),
-    )
-
-
-@router.callback_query(Creating.groups, NewVote.filter(F.action == "toggle"))
-async def toggle_group(
-    query: CallbackQuery,
-    callback_data: NewVote,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    allowed = {g.id for g in await _allowed_groups(session, actor, state)}
-    if callback_data.value not in allowed:
-        raise NotAllowed()
-    chosen = set((await state.get_data()).get("group_ids") or []) ^ {callback_data.value}
-    await state.update_data(group_ids=sorted(chosen))
-    await query.answer()
-    await query.message.edit_reply_markup(  # type: ignore[union-attr]
-        reply_markup=await _groups_keyboard(session, actor, state)
-    )
-
-
-@router.callback_query(Creating.groups, NewVote.filter(F.action == "groups-ok"))
-async def groups_chosen(query: CallbackQuery, state: FSMContext) -> None:
-    if not (await state.get_data()).get("group_ids"):
-        await query.answer(_("Tick at least one group."), show_alert=True)
-        return
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
-    await _after_scope(query.message, state)  # type: ignore[arg-type]
-
-
-async def _after_scope(message: Message, state: FSMContext) -> None:
+async def _after_scope(message: Message, session: AsyncSession, state: FSMContext) -> None:
     if (await state.get_data())["kind"] == votes.CONSULTATION:
         await _ask_question(message, state)
         return
@@ -909,6 +769,20 @@ async def _after_scope(message: Message, state: FSMContext) -> None:
         ),
         reply_markup=builder.as_markup(),
     )
+
+
+SCOPE = ScopePicker(
+    data=NewVote,
+    ward_state=Creating.ward,
+    scope_state=Creating.scope,
+    groups_state=Creating.groups,
+    scopes=votes.creation_scopes,
+    then=_after_scope,
+    ask_own_groups=N_("Which of your groups? Tick one or more, then press Continue."),
+    ask_groups=N_("Which groups? Tick one or more, then press Continue."),
+    ask_scope=N_("Which households take part?"),
+)
+SCOPE.register(router)
 
 
 @router.callback_query(Creating.matter, NewVote.filter(F.action == "matter"))
