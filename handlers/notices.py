@@ -28,17 +28,17 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.render import Attachment, Outgoing, renderer, split_html
+from bot.delivery.render import Outgoing, renderer
 from bot.i18n import N_, _, all_translations, current_locale, format_date, format_datetime
 from bot.models import Delivery, NoticeCategory
 from bot.services import files, notices, wards
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.notices import NoticeView
 from bot.services.people import Actor, clean_text
-from bot.telegram.transport import TEXT_LIMIT
+from handlers.forms import answer_long, attachment, cancel_button, cancel_form, received_file
 from handlers.keyboards import esc
 from handlers.menu import main_menu, menu_button
-from handlers.scope import ScopePicker, cancel_button, cancel_form
+from handlers.scope import ScopePicker
 
 router = Router(name="notices")
 
@@ -171,11 +171,6 @@ def read_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def _attachment(stored: Any) -> Attachment:
-    kind = "photo" if files.is_photo(stored) else "document"
-    return Attachment(kind=kind, filename=stored.filename, stored_file_id=stored.id)
-
-
 @renderer(notices.KIND, shared=True)
 async def render_notice(session: AsyncSession, row: Delivery) -> Outgoing | None:
     view = await notices.view_for_delivery(session, row.params["notice_id"])
@@ -185,16 +180,8 @@ async def render_notice(session: AsyncSession, row: Delivery) -> Outgoing | None
         text=notice_text(view),
         # Reading is confirmed in the private chat, where the reader is known.
         markup=None if row.is_group else read_keyboard(view.id),
-        attachments=[_attachment(f) for f in view.attachments],
+        attachments=[attachment(f) for f in view.attachments],
     )
-
-
-async def _send_long(
-    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    parts = split_html(text, TEXT_LIMIT)
-    for index, part in enumerate(parts):
-        await message.answer(part, reply_markup=markup if index == len(parts) - 1 else None)
 
 
 # --- lists ---------------------------------------------------------------------------------
@@ -390,7 +377,7 @@ async def open_notice(
     message = query.message
     assert isinstance(message, Message)
     await query.answer()
-    await _send_long(message, notice_text(view), _notice_keyboard(view, actor))
+    await answer_long(message, notice_text(view), _notice_keyboard(view, actor))
     for stored in view.attachments:
         await _send_attachment(bot, session, message.chat.id, stored)
 
@@ -685,29 +672,14 @@ async def got_file(message: Message, session: AsyncSession, state: FSMContext) -
         raise InvalidInput(
             _("At most {limit} files can be attached.").format(limit=limits.attachments_max)
         )
-    if message.document is not None:
-        document = message.document
-        mime = files.guess_type(document.file_name or "file", document.mime_type)
-        if mime != "application/pdf" and mime not in files.PHOTO_TYPES:
-            raise InvalidInput(_("Only PDF files and photos can be attached to a notice."))
-        item = {
-            "file_id": document.file_id,
-            "name": (document.file_name or "tai-lieu.pdf")[:200],
-            "mime": mime,
-            "size": document.file_size or 0,
-        }
-    else:
-        photo = message.photo[-1]  # type: ignore[index]
-        item = {
-            "file_id": photo.file_id,
-            "name": f"anh-{len(attached) + 1}.jpg",
-            "mime": "image/jpeg",
-            "size": photo.file_size or 0,
-        }
-    if item["size"] > limits.attachment_max_mb * 1024 * 1024:
-        raise InvalidInput(
-            _("The file is too large: at most {limit} MB.").format(limit=limits.attachment_max_mb)
-        )
+    item = received_file(
+        message,
+        types={"application/pdf", *files.PHOTO_TYPES},
+        wrong_type=_("Only PDF files and photos can be attached to a notice."),
+        document_name="tai-lieu.pdf",
+        photo_name=f"anh-{len(attached) + 1}.jpg",
+        limit_mb=limits.attachment_max_mb,
+    )
     attached.append(item)
     await state.update_data(files=attached)
     await message.answer(
@@ -774,7 +746,7 @@ async def _preview(
     await state.set_state(Writing.preview)
     attached = data.get("files") or []
     await message.answer(_("👁 <b>Preview</b>: residents will receive exactly this."))
-    await _send_long(
+    await answer_long(
         message,
         notice_text(view, attachment_names=[f["name"] for f in attached]),
         read_keyboard(PREVIEW_ID),

@@ -27,23 +27,10 @@ from bot.i18n import _
 from bot.services.errors import NotAllowed
 from bot.services.notices import PublishScope
 from bot.services.people import Actor
-from handlers.menu import main_menu
+from handlers.forms import cancel_button
 
 Scopes = Callable[[AsyncSession, Actor], Awaitable[list[PublishScope]]]
 Next = Callable[[Message, AsyncSession, FSMContext], Awaitable[None]]
-
-
-def cancel_button(data: type[CallbackData]) -> InlineKeyboardButton:
-    """The inline cancel button of a form whose callback data has ``action`` and ``value``."""
-    return InlineKeyboardButton(text=_("❌ Cancel"), callback_data=data(action="cancel").pack())
-
-
-async def cancel_form(query: CallbackQuery, actor: Actor, state: FSMContext, text: str) -> None:
-    """End the form from its inline cancel button and say (``text``) that nothing happened."""
-    await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
-    await query.message.answer(text, reply_markup=main_menu(actor))  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
-from bot.delivery.render import Attachment, Outgoing, renderer, split_html
+from bot.delivery.render import Attachment, Outgoing, renderer
 from bot.i18n import (
     DEFAULT_TIMEZONE,
     N_,
@@ -47,10 +47,10 @@ from bot.services import files, vote_documents, votes, wards
 from bot.services.errors import DomainError, InvalidInput, NotAllowed, NotFound, StaleButton
 from bot.services.people import Actor, clean_text
 from bot.telegram.middlewares import CHANNEL
-from bot.telegram.transport import TEXT_LIMIT
+from handlers.forms import answer_long, attachment, cancel_button, cancel_form, received_file
 from handlers.keyboards import esc
 from handlers.menu import main_menu, menu_button
-from handlers.scope import ScopePicker, cancel_button, cancel_form
+from handlers.scope import ScopePicker
 
 router = Router(name="votes")
 
@@ -216,11 +216,6 @@ async def _context(session: AsyncSession, vote: Vote) -> tuple[Ward, list[Any], 
     return ward, groups, stored
 
 
-def _attachment(stored: StoredFile) -> Attachment:
-    kind = "photo" if files.is_photo(stored) else "document"
-    return Attachment(kind=kind, filename=stored.filename, stored_file_id=stored.id)
-
-
 def _reminder_head(vote: Vote) -> str:
     hours = max(1, round((vote.closes_at - clock.now()).total_seconds() / 3600))
     return (
@@ -248,7 +243,7 @@ async def render_ballot(session: AsyncSession, row: Delivery) -> Outgoing | None
     return Outgoing(
         text=head + vote_text(vote, ward, groups, attachment=stored.filename if stored else None),
         markup=ballot_keyboard(vote, resident.household_id),
-        attachments=[_attachment(stored)] if stored else [],
+        attachments=[attachment(stored)] if stored else [],
     )
 
 
@@ -262,7 +257,7 @@ async def render_consultation(session: AsyncSession, row: Delivery) -> Outgoing 
     return Outgoing(
         text=head + vote_text(vote, ward, groups, attachment=stored.filename if stored else None),
         markup=opinion_keyboard(vote),
-        attachments=[_attachment(stored)] if stored else [],
+        attachments=[attachment(stored)] if stored else [],
     )
 
 
@@ -310,12 +305,6 @@ async def render_summary(session: AsyncSession, row: Delivery) -> Outgoing | Non
         markup=respond_keyboard(vote) if vote.response_notice_id is None else None,
         attachments=[Attachment("document", stored.filename, stored_file_id=stored.id)],
     )
-
-
-async def _send(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    parts = split_html(text, TEXT_LIMIT)
-    for index, part in enumerate(parts):
-        await message.answer(part, reply_markup=markup if index == len(parts) - 1 else None)
 
 
 # --- pressing ---------------------------------------------------------------------------
@@ -599,7 +588,7 @@ async def open_vote(
     ):
         builder.row(*respond_keyboard(vote).inline_keyboard[0])
     await query.answer()
-    await _send(query.message, text, builder.as_markup())  # type: ignore[arg-type]
+    await answer_long(query.message, text, builder.as_markup())  # type: ignore[arg-type]
 
 
 @router.callback_query(VoteAct.filter(F.action == "turnout"))
@@ -625,7 +614,7 @@ async def show_turnout(
     if votes.state_of(vote) != "closed":
         lines.append(_("The result is shown to residents only after closing."))
     await query.answer()
-    await _send(query.message, "\n".join(lines))  # type: ignore[arg-type]
+    await answer_long(query.message, "\n".join(lines))  # type: ignore[arg-type]
 
 
 @router.callback_query(VoteAct.filter(F.action == "who"))
@@ -644,7 +633,7 @@ async def show_who(
         who = f" — {esc(item.representative)}" if item.representative else ""
         lines.append(f"{mark} {esc(item.address)}{who}")
     await query.answer()
-    await _send(query.message, "\n".join(lines))  # type: ignore[arg-type]
+    await answer_long(query.message, "\n".join(lines))  # type: ignore[arg-type]
 
 
 # --- the consultation's response ---------------------------------------------------------
@@ -684,7 +673,7 @@ async def got_response(message: Message, state: FSMContext) -> None:
     builder.button(text=_("✅ Publish"), callback_data=VoteAct(action="respond-ok", id=vote_id))
     builder.button(text=_("❌ Cancel"), callback_data=NewVote(action="cancel"))
     await message.answer(_("👁 <b>Preview</b> of the response:"))
-    await _send(message, esc(body), builder.as_markup())
+    await answer_long(message, esc(body), builder.as_markup())
 
 
 @router.callback_query(Responding.confirm, VoteAct.filter(F.action == "respond-ok"))
@@ -956,27 +945,14 @@ async def _ask_file(message: Message, state: FSMContext) -> None:
 async def got_file(message: Message, session: AsyncSession, state: FSMContext) -> None:
     ward = await wards.get_ward(session, (await state.get_data())["ward_id"])
     limit = wards.ward_settings(ward).limits.attachment_max_mb
-    if message.document is not None:
-        document = message.document
-        mime = files.guess_type(document.file_name or "file", document.mime_type)
-        if mime not in votes.ATTACHMENT_TYPES:
-            raise InvalidInput(_("Only PDF files and photos can be attached."))
-        item = {
-            "file_id": document.file_id,
-            "name": (document.file_name or "du-thao.pdf")[:200],
-            "mime": mime,
-            "size": document.file_size or 0,
-        }
-    else:
-        photo = message.photo[-1]  # type: ignore[index]
-        item = {
-            "file_id": photo.file_id,
-            "name": "anh.jpg",
-            "mime": "image/jpeg",
-            "size": photo.file_size or 0,
-        }
-    if item["size"] > limit * 1024 * 1024:
-        raise InvalidInput(_("The file is too large: at most {limit} MB.").format(limit=limit))
+    item = received_file(
+        message,
+        types=votes.ATTACHMENT_TYPES,
+        wrong_type=_("Only PDF files and photos can be attached."),
+        document_name="du-thao.pdf",
+        photo_name="anh.jpg",
+        limit_mb=limit,
+    )
     await state.update_data(file=item)
     await message.answer(
         _("📎 {name} attached. Send another to replace it, or press Continue.").format(
@@ -1032,7 +1008,7 @@ async def _preview(
     await state.set_state(Creating.preview)
     item = data.get("file")
     await message.answer(_("👁 <b>Preview</b>: residents will receive exactly this."))
-    await _send(
+    await answer_long(
         message,
         vote_text(made.vote, made.ward, made.groups, attachment=item["name"] if item else None),
         ballot_keyboard(made.vote, 0)
