@@ -28,16 +28,17 @@ from aiogram.types import (
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.delivery.render import Attachment, Outgoing, renderer, split_html
+from bot.delivery.render import Outgoing, renderer
 from bot.i18n import N_, _, all_translations, current_locale, format_date, format_datetime
 from bot.models import Delivery, NoticeCategory
 from bot.services import files, notices, wards
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.notices import NoticeView
 from bot.services.people import Actor, clean_text
-from bot.telegram.transport import TEXT_LIMIT
+from handlers.forms import answer_long, attachment, cancel_button, cancel_form, received_file
 from handlers.keyboards import esc
 from handlers.menu import main_menu, menu_button
+from handlers.scope import ScopePicker
 
 router = Router(name="notices")
 
@@ -170,11 +171,6 @@ def read_keyboard(notice_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def _attachment(stored: Any) -> Attachment:
-    kind = "photo" if files.is_photo(stored) else "document"
-    return Attachment(kind=kind, filename=stored.filename, stored_file_id=stored.id)
-
-
 @renderer(notices.KIND, shared=True)
 async def render_notice(session: AsyncSession, row: Delivery) -> Outgoing | None:
     view = await notices.view_for_delivery(session, row.params["notice_id"])
@@ -184,16 +180,8 @@ async def render_notice(session: AsyncSession, row: Delivery) -> Outgoing | None
         text=notice_text(view),
         # Reading is confirmed in the private chat, where the reader is known.
         markup=None if row.is_group else read_keyboard(view.id),
-        attachments=[_attachment(f) for f in view.attachments],
+        attachments=[attachment(f) for f in view.attachments],
     )
-
-
-async def _send_long(
-    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    parts = split_html(text, TEXT_LIMIT)
-    for index, part in enumerate(parts):
-        await message.answer(part, reply_markup=markup if index == len(parts) - 1 else None)
 
 
 # --- lists ---------------------------------------------------------------------------------
@@ -389,7 +377,7 @@ async def open_notice(
     message = query.message
     assert isinstance(message, Message)
     await query.answer()
-    await _send_long(message, notice_text(view), _notice_keyboard(view, actor))
+    await answer_long(message, notice_text(view), _notice_keyboard(view, actor))
     for stored in view.attachments:
         await _send_attachment(bot, session, message.chat.id, stored)
 
@@ -507,7 +495,7 @@ def cancel_keyboard() -> ReplyKeyboardMarkup:
 
 
 def _cancel_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("❌ Cancel"), callback_data=Compose(action="cancel").pack())
+    return cancel_button(Compose)
 
 
 @router.message(
@@ -520,12 +508,7 @@ async def cancel_by_button(message: Message, actor: Actor, state: FSMContext) ->
 
 @router.callback_query(StateFilter(Writing, Editing), Compose.filter(F.action == "cancel"))
 async def cancel_by_inline(query: CallbackQuery, actor: Actor, state: FSMContext) -> None:
-    await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
-    await query.message.answer(  # type: ignore[union-attr]
-        _("Cancelled. Nothing was published."), reply_markup=main_menu(actor)
-    )
+    await cancel_form(query, actor, state, _("Cancelled. Nothing was published."))
 
 
 @router.callback_query(Compose.filter(F.action == "new"))
@@ -545,149 +528,7 @@ async def start_writing(
         ),
         reply_markup=cancel_keyboard(),
     )
-    if len(scopes) > 1:
-        await state.set_state(Writing.ward)
-        builder = InlineKeyboardBuilder()
-        for scope in scopes:
-            builder.button(
-                text=scope.ward.name, callback_data=Compose(action="ward", value=scope.ward.id)
-            )  # type: ignore[arg-type]
-        builder.adjust(1)
-        builder.row(_cancel_button())
-        await message.answer(_("In which ward?"), reply_markup=builder.as_markup())
-        return
-    await _ask_scope(message, session, actor, state, scopes[0])
-
-
-@router.callback_query(Writing.ward, Compose.filter(F.action == "ward"))
-async def chose_ward(
-    query: CallbackQuery,
-    callback_data: Compose,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    scope = next(
-        (
-            s
-            for s in await notices.publish_scopes(session, actor)
-            if s.ward.id == callback_data.value
-        ),
-        None,
-    )
-    if scope is None:
-        raise NotAllowed()
-    await query.answer()
-    await _ask_scope(query.message, session, actor, state, scope)  # type: ignore[arg-type]
-
-
-async def _ask_scope(
-    message: Message,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-    scope: notices.PublishScope,
-) -> None:
-    await state.update_data(ward_id=scope.ward.id, group_ids=[], whole=False)
-    if not scope.whole_ward and len(scope.groups) == 1:
-        await state.update_data(group_ids=[scope.groups[0].id])
-        await _ask_category(message, session, state)
-        return
-    if not scope.whole_ward:
-        await state.set_state(Writing.groups)
-        await message.answer(
-            _("Which of your groups is it for? Tick one or more, then press Continue."),
-            reply_markup=await _groups_keyboard(session, actor, state),
-        )
-        return
-    await state.set_state(Writing.scope)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🏛 The whole ward"), callback_data=Compose(action="whole"))
-    builder.button(text=_("👥 Chosen groups"), callback_data=Compose(action="choose"))
-    builder.adjust(1)
-    builder.row(_cancel_button())
-    await message.answer(_("Who is this notice for?"), reply_markup=builder.as_markup())
-
-
-async def _allowed_groups(session: AsyncSession, actor: Actor, state: FSMContext) -> list[Any]:
-    ward_id = (await state.get_data()).get("ward_id")
-    for scope in await notices.publish_scopes(session, actor):
-        if scope.ward.id == ward_id:
-            return scope.groups
-    raise NotAllowed()
-
-
-async def _groups_keyboard(
-    session: AsyncSession, actor: Actor, state: FSMContext
-) -> InlineKeyboardMarkup:
-    chosen = set((await state.get_data()).get("group_ids", []))
-    builder = InlineKeyboardBuilder()
-    for group in await _allowed_groups(session, actor, state):
-        mark = "☑️" if group.id in chosen else "⬜"
-        builder.button(
-            text=f"{mark} {group.name}", callback_data=Compose(action="toggle", value=group.id)
-        )
-    builder.adjust(2)
-    builder.row(
-        InlineKeyboardButton(
-            text=_("Continue ▶️"), callback_data=Compose(action="groups-ok").pack()
-        ),
-        _cancel_button(),
-    )
-    return builder.as_markup()
-
-
-@router.callback_query(Writing.scope, Compose.filter(F.action.in_({"whole", "choose"})))
-async def chose_scope(
-    query: CallbackQuery,
-    callback_data: Compose,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    message = query.message
-    assert isinstance(message, Message)
-    await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
-    if callback_data.action == "whole":
-        await state.update_data(whole=True, group_ids=None)
-        await _ask_category(message, session, state)
-        return
-    await state.set_state(Writing.groups)
-    await message.answer(
-        _("Which groups is it for? Tick one or more, then press Continue."),
-        reply_markup=await _groups_keyboard(session, actor, state),
-    )
-
-
-@router.callback_query(Writing.groups, Compose.filter(F.action == "toggle"))
-async def toggle_group(
-    query: CallbackQuery,
-    callback_data: Compose,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    allowed = {g.id for g in await _allowed_groups(session, actor, state)}
-    if callback_data.value not in allowed:
-        raise NotAllowed()
-    chosen = set((await state.get_data()).get("group_ids") or [])
-    chosen ^= {callback_data.value}
-    await state.update_data(group_ids=sorted(chosen))
-    await query.answer()
-    await query.message.edit_reply_markup(  # type: ignore[union-attr]
-        reply_markup=await _groups_keyboard(session, actor, state)
-    )
-
-
-@router.callback_query(Writing.groups, Compose.filter(F.action == "groups-ok"))
-async def groups_chosen(query: CallbackQuery, session: AsyncSession, state: FSMContext) -> None:
-    if not (await state.get_data()).get("group_ids"):
-        await query.answer(_("Tick at least one group."), show_alert=True)
-        return
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
-    await _ask_category(query.message, session, state)  # type: ignore[arg-type]
+    await SCOPE.begin(message, session, actor, state, scopes)
 
 
 async def _ask_category(message: Message, session: AsyncSession, state: FSMContext) -> None:
@@ -705,6 +546,20 @@ async def _ask_category(message: Message, session: AsyncSession, state: FSMConte
         _("Which category of information does it disclose (Law 10/2022, Article 11)?"),
         reply_markup=builder.as_markup(),
     )
+
+
+SCOPE = ScopePicker(
+    data=Compose,
+    ward_state=Writing.ward,
+    scope_state=Writing.scope,
+    groups_state=Writing.groups,
+    scopes=notices.publish_scopes,
+    then=_ask_category,
+    ask_own_groups=N_("Which of your groups is it for? Tick one or more, then press Continue."),
+    ask_groups=N_("Which groups is it for? Tick one or more, then press Continue."),
+    ask_scope=N_("Who is this notice for?"),
+)
+SCOPE.register(router)
 
 
 @router.callback_query(Writing.category, Compose.filter(F.action == "cat"))
@@ -817,29 +672,14 @@ async def got_file(message: Message, session: AsyncSession, state: FSMContext) -
         raise InvalidInput(
             _("At most {limit} files can be attached.").format(limit=limits.attachments_max)
         )
-    if message.document is not None:
-        document = message.document
-        mime = files.guess_type(document.file_name or "file", document.mime_type)
-        if mime != "application/pdf" and mime not in files.PHOTO_TYPES:
-            raise InvalidInput(_("Only PDF files and photos can be attached to a notice."))
-        item = {
-            "file_id": document.file_id,
-            "name": (document.file_name or "tai-lieu.pdf")[:200],
-            "mime": mime,
-            "size": document.file_size or 0,
-        }
-    else:
-        photo = message.photo[-1]  # type: ignore[index]
-        item = {
-            "file_id": photo.file_id,
-            "name": f"anh-{len(attached) + 1}.jpg",
-            "mime": "image/jpeg",
-            "size": photo.file_size or 0,
-        }
-    if item["size"] > limits.attachment_max_mb * 1024 * 1024:
-        raise InvalidInput(
-            _("The file is too large: at most {limit} MB.").format(limit=limits.attachment_max_mb)
-        )
+    item = received_file(
+        message,
+        types={"application/pdf", *files.PHOTO_TYPES},
+        wrong_type=_("Only PDF files and photos can be attached to a notice."),
+        document_name="tai-lieu.pdf",
+        photo_name=f"anh-{len(attached) + 1}.jpg",
+        limit_mb=limits.attachment_max_mb,
+    )
     attached.append(item)
     await state.update_data(files=attached)
     await message.answer(
@@ -906,7 +746,7 @@ async def _preview(
     await state.set_state(Writing.preview)
     attached = data.get("files") or []
     await message.answer(_("👁 <b>Preview</b>: residents will receive exactly this."))
-    await _send_long(
+    await answer_long(
         message,
         notice_text(view, attachment_names=[f["name"] for f in attached]),
         read_keyboard(PREVIEW_ID),

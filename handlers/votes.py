@@ -31,9 +31,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
-from bot.delivery.render import Attachment, Outgoing, renderer, split_html
+from bot.delivery.render import Attachment, Outgoing, renderer
 from bot.i18n import (
     DEFAULT_TIMEZONE,
+    N_,
     _,
     format_datetime,
     format_percent,
@@ -46,9 +47,10 @@ from bot.services import files, vote_documents, votes, wards
 from bot.services.errors import DomainError, InvalidInput, NotAllowed, NotFound, StaleButton
 from bot.services.people import Actor, clean_text
 from bot.telegram.middlewares import CHANNEL
-from bot.telegram.transport import TEXT_LIMIT
+from handlers.forms import answer_long, attachment, cancel_button, cancel_form, received_file
 from handlers.keyboards import esc
 from handlers.menu import main_menu, menu_button
+from handlers.scope import ScopePicker
 
 router = Router(name="votes")
 
@@ -214,11 +216,6 @@ async def _context(session: AsyncSession, vote: Vote) -> tuple[Ward, list[Any], 
     return ward, groups, stored
 
 
-def _attachment(stored: StoredFile) -> Attachment:
-    kind = "photo" if files.is_photo(stored) else "document"
-    return Attachment(kind=kind, filename=stored.filename, stored_file_id=stored.id)
-
-
 def _reminder_head(vote: Vote) -> str:
     hours = max(1, round((vote.closes_at - clock.now()).total_seconds() / 3600))
     return (
@@ -246,7 +243,7 @@ async def render_ballot(session: AsyncSession, row: Delivery) -> Outgoing | None
     return Outgoing(
         text=head + vote_text(vote, ward, groups, attachment=stored.filename if stored else None),
         markup=ballot_keyboard(vote, resident.household_id),
-        attachments=[_attachment(stored)] if stored else [],
+        attachments=[attachment(stored)] if stored else [],
     )
 
 
@@ -260,7 +257,7 @@ async def render_consultation(session: AsyncSession, row: Delivery) -> Outgoing 
     return Outgoing(
         text=head + vote_text(vote, ward, groups, attachment=stored.filename if stored else None),
         markup=opinion_keyboard(vote),
-        attachments=[_attachment(stored)] if stored else [],
+        attachments=[attachment(stored)] if stored else [],
     )
 
 
@@ -308,12 +305,6 @@ async def render_summary(session: AsyncSession, row: Delivery) -> Outgoing | Non
         markup=respond_keyboard(vote) if vote.response_notice_id is None else None,
         attachments=[Attachment("document", stored.filename, stored_file_id=stored.id)],
     )
-
-
-async def _send(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    parts = split_html(text, TEXT_LIMIT)
-    for index, part in enumerate(parts):
-        await message.answer(part, reply_markup=markup if index == len(parts) - 1 else None)
 
 
 # --- pressing ---------------------------------------------------------------------------
@@ -597,7 +588,7 @@ async def open_vote(
     ):
         builder.row(*respond_keyboard(vote).inline_keyboard[0])
     await query.answer()
-    await _send(query.message, text, builder.as_markup())  # type: ignore[arg-type]
+    await answer_long(query.message, text, builder.as_markup())  # type: ignore[arg-type]
 
 
 @router.callback_query(VoteAct.filter(F.action == "turnout"))
@@ -623,7 +614,7 @@ async def show_turnout(
     if votes.state_of(vote) != "closed":
         lines.append(_("The result is shown to residents only after closing."))
     await query.answer()
-    await _send(query.message, "\n".join(lines))  # type: ignore[arg-type]
+    await answer_long(query.message, "\n".join(lines))  # type: ignore[arg-type]
 
 
 @router.callback_query(VoteAct.filter(F.action == "who"))
@@ -642,7 +633,7 @@ async def show_who(
         who = f" — {esc(item.representative)}" if item.representative else ""
         lines.append(f"{mark} {esc(item.address)}{who}")
     await query.answer()
-    await _send(query.message, "\n".join(lines))  # type: ignore[arg-type]
+    await answer_long(query.message, "\n".join(lines))  # type: ignore[arg-type]
 
 
 # --- the consultation's response ---------------------------------------------------------
@@ -682,7 +673,7 @@ async def got_response(message: Message, state: FSMContext) -> None:
     builder.button(text=_("✅ Publish"), callback_data=VoteAct(action="respond-ok", id=vote_id))
     builder.button(text=_("❌ Cancel"), callback_data=NewVote(action="cancel"))
     await message.answer(_("👁 <b>Preview</b> of the response:"))
-    await _send(message, esc(body), builder.as_markup())
+    await answer_long(message, esc(body), builder.as_markup())
 
 
 @router.callback_query(Responding.confirm, VoteAct.filter(F.action == "respond-ok"))
@@ -715,17 +706,12 @@ async def response_not_text(message: Message) -> None:
 
 
 def _cancel_button() -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=_("❌ Cancel"), callback_data=NewVote(action="cancel").pack())
+    return cancel_button(NewVote)
 
 
 @router.callback_query(StateFilter(Creating, Responding), NewVote.filter(F.action == "cancel"))
 async def cancel_inline(query: CallbackQuery, actor: Actor, state: FSMContext) -> None:
-    await state.clear()
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
-    await query.message.answer(  # type: ignore[union-attr]
-        _("Cancelled. Nothing was sent."), reply_markup=main_menu(actor)
-    )
+    await cancel_form(query, actor, state, _("Cancelled. Nothing was sent."))
 
 
 @router.callback_query(NewVote.filter(F.action == "new"))
@@ -750,147 +736,10 @@ async def start(
         if kind == votes.VOTE
         else _("➕ <b>New consultation</b>. You can stop at any step with /cancel.")
     )
-    if len(scopes) > 1:
-        await state.set_state(Creating.ward)
-        builder = InlineKeyboardBuilder()
-        for scope in scopes:
-            builder.button(
-                text=scope.ward.name, callback_data=NewVote(action="ward", value=scope.ward.id)
-            )  # type: ignore[arg-type]
-        builder.adjust(1)
-        builder.row(_cancel_button())
-        await message.answer(_("In which ward?"), reply_markup=builder.as_markup())
-        return
-    await _ask_scope(message, session, actor, state, scopes[0])
+    await SCOPE.begin(message, session, actor, state, scopes)
 
 
-@router.callback_query(Creating.ward, NewVote.filter(F.action == "ward"))
-async def chose_ward(
-    query: CallbackQuery,
-    callback_data: NewVote,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    scope = next(
-        (
-            s
-            for s in await votes.creation_scopes(session, actor)
-            if s.ward.id == callback_data.value
-        ),
-        None,
-    )
-    if scope is None:
-        raise NotAllowed()
-    await query.answer()
-    await _ask_scope(query.message, session, actor, state, scope)  # type: ignore[arg-type]
-
-
-async def _ask_scope(
-    message: Message, session: AsyncSession, actor: Actor, state: FSMContext, scope: Any
-) -> None:
-    await state.update_data(ward_id=scope.ward.id, group_ids=[], whole=False)
-    if not scope.whole_ward and len(scope.groups) == 1:
-        await state.update_data(group_ids=[scope.groups[0].id])
-        await _after_scope(message, state)
-        return
-    if not scope.whole_ward:
-        await state.set_state(Creating.groups)
-        await message.answer(
-            _("Which of your groups? Tick one or more, then press Continue."),
-            reply_markup=await _groups_keyboard(session, actor, state),
-        )
-        return
-    await state.set_state(Creating.scope)
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("🏛 The whole ward"), callback_data=NewVote(action="whole"))
-    builder.button(text=_("👥 Chosen groups"), callback_data=NewVote(action="choose"))
-    builder.adjust(1)
-    builder.row(_cancel_button())
-    await message.answer(_("Which households take part?"), reply_markup=builder.as_markup())
-
-
-async def _allowed_groups(session: AsyncSession, actor: Actor, state: FSMContext) -> list[Any]:
-    ward_id = (await state.get_data()).get("ward_id")
-    for scope in await votes.creation_scopes(session, actor):
-        if scope.ward.id == ward_id:
-            return scope.groups
-    raise NotAllowed()
-
-
-async def _groups_keyboard(
-    session: AsyncSession, actor: Actor, state: FSMContext
-) -> InlineKeyboardMarkup:
-    chosen = set((await state.get_data()).get("group_ids") or [])
-    builder = InlineKeyboardBuilder()
-    for group in await _allowed_groups(session, actor, state):
-        mark = "☑️" if group.id in chosen else "⬜"
-        builder.button(
-            text=f"{mark} {group.name}", callback_data=NewVote(action="toggle", value=group.id)
-        )
-    builder.adjust(2)
-    builder.row(
-        InlineKeyboardButton(
-            text=_("Continue ▶️"), callback_data=NewVote(action="groups-ok").pack()
-        ),
-        _cancel_button(),
-    )
-    return builder.as_markup()
-
-
-@router.callback_query(Creating.scope, NewVote.filter(F.action.in_({"whole", "choose"})))
-async def chose_scope(
-    query: CallbackQuery,
-    callback_data: NewVote,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    message = query.message
-    assert isinstance(message, Message)
-    await query.answer()
-    await message.edit_reply_markup(reply_markup=None)
-    if callback_data.action == "whole":
-        await state.update_data(whole=True, group_ids=None)
-        await _after_scope(message, state)
-        return
-    await state.set_state(Creating.groups)
-    await message.answer(
-        _("Which groups? Tick one or more, then press Continue."),
-        reply_markup=await _groups_keyboard(session, actor, state),
-    )
-
-
-@router.callback_query(Creating.groups, NewVote.filter(F.action == "toggle"))
-async def toggle_group(
-    query: CallbackQuery,
-    callback_data: NewVote,
-    session: AsyncSession,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    allowed = {g.id for g in await _allowed_groups(session, actor, state)}
-    if callback_data.value not in allowed:
-        raise NotAllowed()
-    chosen = set((await state.get_data()).get("group_ids") or []) ^ {callback_data.value}
-    await state.update_data(group_ids=sorted(chosen))
-    await query.answer()
-    await query.message.edit_reply_markup(  # type: ignore[union-attr]
-        reply_markup=await _groups_keyboard(session, actor, state)
-    )
-
-
-@router.callback_query(Creating.groups, NewVote.filter(F.action == "groups-ok"))
-async def groups_chosen(query: CallbackQuery, state: FSMContext) -> None:
-    if not (await state.get_data()).get("group_ids"):
-        await query.answer(_("Tick at least one group."), show_alert=True)
-        return
-    await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
-    await _after_scope(query.message, state)  # type: ignore[arg-type]
-
-
-async def _after_scope(message: Message, state: FSMContext) -> None:
+async def _after_scope(message: Message, session: AsyncSession, state: FSMContext) -> None:
     if (await state.get_data())["kind"] == votes.CONSULTATION:
         await _ask_question(message, state)
         return
@@ -909,6 +758,20 @@ async def _after_scope(message: Message, state: FSMContext) -> None:
         ),
         reply_markup=builder.as_markup(),
     )
+
+
+SCOPE = ScopePicker(
+    data=NewVote,
+    ward_state=Creating.ward,
+    scope_state=Creating.scope,
+    groups_state=Creating.groups,
+    scopes=votes.creation_scopes,
+    then=_after_scope,
+    ask_own_groups=N_("Which of your groups? Tick one or more, then press Continue."),
+    ask_groups=N_("Which groups? Tick one or more, then press Continue."),
+    ask_scope=N_("Which households take part?"),
+)
+SCOPE.register(router)
 
 
 @router.callback_query(Creating.matter, NewVote.filter(F.action == "matter"))
@@ -1082,27 +945,14 @@ async def _ask_file(message: Message, state: FSMContext) -> None:
 async def got_file(message: Message, session: AsyncSession, state: FSMContext) -> None:
     ward = await wards.get_ward(session, (await state.get_data())["ward_id"])
     limit = wards.ward_settings(ward).limits.attachment_max_mb
-    if message.document is not None:
-        document = message.document
-        mime = files.guess_type(document.file_name or "file", document.mime_type)
-        if mime not in votes.ATTACHMENT_TYPES:
-            raise InvalidInput(_("Only PDF files and photos can be attached."))
-        item = {
-            "file_id": document.file_id,
-            "name": (document.file_name or "du-thao.pdf")[:200],
-            "mime": mime,
-            "size": document.file_size or 0,
-        }
-    else:
-        photo = message.photo[-1]  # type: ignore[index]
-        item = {
-            "file_id": photo.file_id,
-            "name": "anh.jpg",
-            "mime": "image/jpeg",
-            "size": photo.file_size or 0,
-        }
-    if item["size"] > limit * 1024 * 1024:
-        raise InvalidInput(_("The file is too large: at most {limit} MB.").format(limit=limit))
+    item = received_file(
+        message,
+        types=votes.ATTACHMENT_TYPES,
+        wrong_type=_("Only PDF files and photos can be attached."),
+        document_name="du-thao.pdf",
+        photo_name="anh.jpg",
+        limit_mb=limit,
+    )
     await state.update_data(file=item)
     await message.answer(
         _("📎 {name} attached. Send another to replace it, or press Continue.").format(
@@ -1158,7 +1008,7 @@ async def _preview(
     await state.set_state(Creating.preview)
     item = data.get("file")
     await message.answer(_("👁 <b>Preview</b>: residents will receive exactly this."))
-    await _send(
+    await answer_long(
         message,
         vote_text(made.vote, made.ward, made.groups, attachment=item["name"] if item else None),
         ballot_keyboard(made.vote, 0)
