@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -951,11 +952,22 @@ async def _card_in_locale(
 
 
 async def refresh_cards(
-    bot: Bot, session: AsyncSession, ticket_id: int, *, skip: tuple[str, int] | None = None
+    bot: Bot,
+    session: AsyncSession,
+    ticket_id: int,
+    *,
+    skip: tuple[str, int] | None = None,
+    pressed: list[Any] | None = None,
 ) -> None:
-    """Edit the ticket's cards in the office chats in place (same message id)."""
+    """Edit the ticket's cards in the office chats in place (same message id);
+    ``pressed`` is the card (chat, message, office) the officer acted from."""
     ticket = await tickets.get_ticket(session, ticket_id)
-    for chat_id, message_id, office_id in await tickets.card_messages(session, ticket_id):
+    cards = await tickets.card_messages(session, ticket_id)
+    if pressed is not None:
+        chat_id, message_id, office_id = str(pressed[0]), int(pressed[1]), int(pressed[2])
+        if all((c, m) != (chat_id, message_id) for c, m, _o in cards):
+            cards.append((chat_id, message_id, office_id))
+    for chat_id, message_id, office_id in cards:
         if skip == (chat_id, message_id):
             continue
         text, markup = await _card_in_locale(session, ticket, office_id, "vi")
@@ -1000,9 +1012,18 @@ async def _prompt_privately(
     user_id = query.from_user.id
     state = _private_state(bot, fsm_storage, user_id)
     await state.set_state(OfficeInput.answer if action == "answer" else OfficeInput.text)
-    await state.set_data(
-        {"action": action, "ticket_id": ticket.id, "office_id": office_id, "files": []}
-    )
+    data: dict[str, Any] = {
+        "action": action,
+        "ticket_id": ticket.id,
+        "office_id": office_id,
+        "files": [],
+    }
+    card = query.message
+    if card is not None and card.chat.type != "private":
+        # The card pressed: refreshed when the officer is done, even if its delivery row
+        # has not yet recorded the message id (an officer quicker than the outbox).
+        data["card"] = [str(card.chat.id), card.message_id, ticket.office_id]
+    await state.set_data(data)
     try:
         await bot.send_message(
             user_id,
@@ -1141,7 +1162,7 @@ async def office_text(
         ),
         reply_markup=main_menu(actor),
     )
-    await refresh_cards(bot, session, ticket.id)  # type: ignore[arg-type]
+    await refresh_cards(bot, session, ticket.id, pressed=data.get("card"))  # type: ignore[arg-type]
 
 
 @router.message(OfficeInput.answer, F.text)
@@ -1207,7 +1228,7 @@ async def answer_done(
     await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
     await query.message.answer(text.format(code=ticket.code), reply_markup=main_menu(actor))  # type: ignore[union-attr]
-    await refresh_cards(bot, session, ticket.id)  # type: ignore[arg-type]
+    await refresh_cards(bot, session, ticket.id, pressed=data.get("card"))  # type: ignore[arg-type]
 
 
 @router.message(StateFilter(OfficeInput))
