@@ -324,7 +324,7 @@ def make_xlsx(report: Report, charts: list[Chart]) -> bytes:
             ws,
             row,
             [
-                _("Vote"),
+                _("Vote question"),
                 _("Scope"),
                 _("Closes"),
                 _("Households eligible"),
