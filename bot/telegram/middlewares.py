@@ -126,8 +126,10 @@ class RetryAfterFloodControl(BaseRequestMiddleware):
     itself (it reschedules the row instead of holding a worker), so it is left alone.
     """
 
-    def __init__(self, patience: float = 45.0) -> None:
-        # Seconds of waiting a reply may accumulate before the update gives up on it.
+    def __init__(self, patience: float = 25.0) -> None:
+        # Seconds of waiting a reply may accumulate before the update gives up on it; kept
+        # under the time a webhook caller waits for its answer (the emulator's 30 s), or
+        # the update would be delivered again and handled twice.
         self.patience = patience
 
     async def __call__(
