@@ -220,7 +220,11 @@ async def test_a_zalo_newcomer_registers_through_the_web_chat(page: Any, demo: s
     await expect(log.locator("li.msg.out img").last).to_have_js_property("naturalWidth", 4)
     await expect(log.get_by_text("Vui lòng gõ một trong các số").last).to_be_visible()
 
+    # The title already says Zalo: wait until it names the new person before typing, or
+    # the text goes to the previous one.
+    before = await page.locator("#chat-title").inner_text()
     await page.locator("#new-zalo-person").click()
+    await expect(page.locator("#chat-title")).not_to_have_text(before)
     await expect(page.locator("#chat-title")).to_contain_text("Zalo")
     await say("0", "Gõ 1 để đăng ký cư trú")
 
