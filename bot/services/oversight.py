@@ -25,13 +25,11 @@ from bot.models import (
     NoticeAttachment,
     Office,
     Recommendation,
-    Role,
-    RoleGrant,
     StoredFile,
     Ticket,
     Ward,
 )
-from bot.services import audit, workdays
+from bot.services import audit, tickets, workdays
 from bot.services.errors import Conflict, NotAllowed, NotFound
 from bot.services.people import Actor, clean_text
 
@@ -168,7 +166,7 @@ async def recommend(session: AsyncSession, actor: Actor, ward_id: int, body: str
     await enqueue(
         session,
         kind="oversight.recommendation",
-        person_ids=await _admins(session, ward_id),
+        person_ids=await tickets.ward_admins(session, ward_id),
         params={"id": rec.id},
         ref=("recommendation", rec.id),  # type: ignore[arg-type]
     )
@@ -281,7 +279,7 @@ async def remind_late(session: AsyncSession, rec_id: int) -> bool:
     rec = await session.get(Recommendation, rec_id)
     assert rec is not None
     await session.refresh(rec)
-    people = set(await _admins(session, rec.ward_id))  # type: ignore[arg-type]
+    people = set(await tickets.ward_admins(session, rec.ward_id))  # type: ignore[arg-type]
     if rec.inspector_id is not None:
         people.add(rec.inspector_id)
     await enqueue(
@@ -302,19 +300,6 @@ async def remind_late(session: AsyncSession, rec_id: int) -> bool:
         data={"code": rec.code, "due_on": rec.due_on.isoformat()},
     )
     return True
-
-
-async def _admins(session: AsyncSession, ward_id: int) -> list[int]:
-    rows = (
-        await session.exec(
-            select(RoleGrant.person_id).where(
-                RoleGrant.ward_id == ward_id,
-                RoleGrant.role == Role.ADMIN,
-                col(RoleGrant.revoked_at).is_(None),
-            )
-        )
-    ).all()
-    return sorted({r for r in rows if r is not None})
 
 
 async def _audit(
