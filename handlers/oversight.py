@@ -268,7 +268,7 @@ async def new(
             "Write the supervision recommendation (kiến nghị giám sát) to the People's "
             "Committee of {ward} in one message: what you found and what you recommend. "
             "The ward must answer within {days} days. /cancel to stop."
-        ).format(ward=esc(ward.name), days=oversight.ANSWER_DAYS)
+        ).format(ward=esc(ward.name), days=oversight.answer_days(ward))
     )
 
 

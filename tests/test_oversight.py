@@ -4,7 +4,7 @@ answered within 15 days, report reminders sent once, residents' public figures."
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -126,7 +126,8 @@ async def test_a_recommendation_is_answered_and_a_late_one_reminded_once(
     await session.commit()
     assert await oversight.late_recommendations(session, clock.now()) == []
     await session.commit()
-    late = clock.now() + timedelta(days=oversight.ANSWER_DAYS + 1)
+    # The day after the last day of the period (15 days, moved past a day off).
+    late = datetime.combine(second.due_on + timedelta(days=1), time(9), tzinfo=UTC)
     assert await remind_late_recommendations(factory, late) == 1
     assert await remind_late_recommendations(factory, late) == 0
     assert await _queued(session, "oversight.late") == sorted(

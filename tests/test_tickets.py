@@ -274,10 +274,11 @@ async def test_a_complaint_is_accepted_first_and_then_decided(
     staff = await officer(session, ward)
     actor = await resident(session, ward)
     ticket = await file(session, actor, "khieu_nai", code="dat-dai")
-    # 10 calendar days to accept; the decision deadline does not run yet.
-    assert ticket.accept_due_on == date(2025, 3, 13)
+    # 10 working days to accept (Circular 07/2013 Art. 5(1)); the decision deadline does
+    # not run yet.
+    assert ticket.accept_due_on == date(2025, 3, 17)
     assert ticket.due_on is None
-    assert tickets.current_due(ticket) == date(2025, 3, 13)
+    assert tickets.current_due(ticket) == date(2025, 3, 17)
     await tickets.claim(session, staff, ticket.id)  # type: ignore[arg-type]
     # Nothing can be answered before acceptance.
     with pytest.raises(InvalidInput):

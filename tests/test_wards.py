@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import rules
 from bot.models import AuditEntry, NoticeCategory, Office, ResidentialGroup, TicketCategory, Ward
 from bot.services.wards import WardFileError, load_ward_file, parse_ward_file, ward_settings
 from tests.conftest import EXAMPLE_WARD
@@ -39,9 +40,17 @@ async def test_example_ward_loads_with_its_groups_offices_and_deadlines(
     ward = (await session.exec(select(Ward))).one()
     assert ward.name == "Phường Ba Đình"
     settings = ward_settings(ward)
-    assert settings.ticket_types["to_cao"].accept.days == 7
-    assert settings.ticket_types["khieu_nai"].answer.complex_days == 45
-    assert settings.notice_posting_days == 30
+    assert settings.ticket_types["to_cao"].prefix == "TC"
+    assert not settings.ticket_types["khieu_nai"].anonymous_allowed
+    # The deadlines are the rule table's: the file spells out none of the law's.
+    assert rules.resolve("complaint.accept_days", ward=settings).to_json()["value"] == 10
+    assert rules.resolve("complaint.accept_days", ward=settings).unit == "working_days"
+    assert rules.value("notice.min_posting_days", ward=settings) == 30
+    assert not any(
+        r.from_ward_file for r in rules.in_force(ward=settings) if r.id != "report.due_dates"
+    )
+    # Only what the file says is stored: a rule it leaves out follows the table.
+    assert "notice_posting_days" not in ward.settings
     police = (await session.exec(select(Office).where(Office.code == "CA"))).one()
     noise = (
         await session.exec(select(TicketCategory).where(TicketCategory.code == "an-ninh"))
@@ -112,10 +121,10 @@ def test_an_unknown_office_is_reported_with_its_line_and_field(tmp_path: Path) -
 
 
 def test_a_wrong_type_is_reported_with_its_line(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "notice_posting_days: 30", "notice_posting_days: thirty")
+    path = _broken(tmp_path, "vote_reminder_hours: 24", "vote_reminder_hours: thirty")
     with pytest.raises(WardFileError) as caught:
         parse_ward_file(path)
-    assert f"line {_line_of(path, 'thirty')}: notice_posting_days" in str(caught.value)
+    assert f"line {_line_of(path, 'thirty')}: vote_reminder_hours" in str(caught.value)
 
 
 def test_a_missing_field_names_the_entry(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from bot.cli import (  # noqa: F401  (register their commands)
     notices,
     reports,
     roles,
+    rules,
     run,
     tickets,
     wards,

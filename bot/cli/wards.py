@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli.app import app, console, fail, run_async, settings
+from bot.cli.app import app, console, err, fail, run_async, settings
 from bot.db import create_engine, migrate, session_factory, transaction
 from bot.services.wards import load_ward_file
 
@@ -36,6 +36,8 @@ def init(
             await engine.dispose()
 
     report = run_async(go)
+    for warning in report.warnings:
+        err.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False)
     if not report.changed:
         console.print(f"Ward {report.ward_code} is already up to date.")
         return

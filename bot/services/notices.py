@@ -12,7 +12,7 @@ authority's response)::
         title="Kết quả biểu quyết",
         body="...",                 # plain text; any length up to BODY_MAX
         attachment_ids=[],          # StoredFile ids (bot.services.files.save): PDF, images
-        posting_days=None,          # None: the ward's notice_posting_days (30 by default)
+        posting_days=None,          # None: rule notice.min_posting_days for the ward (30)
         urgent=False,               # urgent: delivered before everything else
         source="vote",              # what published it: manual, cli, vote, consultation...
         publisher_label="Tổ bầu cử", # shown as the publisher when actor is None
@@ -48,7 +48,7 @@ from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import clock
+from bot import clock, rules
 from bot.delivery import outbox
 from bot.i18n import __
 from bot.models import (
@@ -417,7 +417,11 @@ async def draft(
     category = await category_by_code(session, ward_id, category_code)
     title = clean_text(title, max_length=TITLE_MAX, min_length=3)
     body = clean_text(body, max_length=BODY_MAX)
-    days = settings.notice_posting_days if posting_days is None else posting_days
+    # The ward's posting period: the legal minimum (Law 10/2022 Art. 13(2)), or the longer
+    # one its ward file sets.
+    if posting_days is None:
+        posting_days = rules.value("notice.min_posting_days", ward=settings)
+    days = posting_days
     _check_days(days)
     if actor is None and publisher_label is not None:
         publisher_label = clean_text(publisher_label, max_length=200)

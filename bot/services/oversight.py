@@ -1,6 +1,7 @@
 """The oversight role (Ban Thanh tra nhân dân, MTTQ): read-only statistics, late tickets,
 the audit trail's verification, and supervision recommendations (kiến nghị giám sát)
-that the ward must answer within 15 days.
+that the ward must answer within the period of rule ``recommendation.answer_days`` (15
+days, Law 10/2022 Art. 40(1)(c); a period ending on a day off ends on the next working day).
 
 Nothing here returns personal data: late tickets are a code, a type, an office and a
 number of days; never a name, a phone, an address or the ticket's text.
@@ -16,7 +17,7 @@ from sqlalchemy import and_, case, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import clock
+from bot import clock, rules
 from bot.delivery.outbox import Priority, enqueue
 from bot.i18n import __
 from bot.models import (
@@ -32,10 +33,15 @@ from bot.models import (
 from bot.services import audit, tickets, workdays
 from bot.services.errors import Conflict, NotAllowed, NotFound
 from bot.services.people import Actor, clean_text
+from bot.services.wards import ward_settings
 
-ANSWER_DAYS = 15
 TEXT_MAX = 3000
 LIST_MAX = 50
+
+
+def answer_days(ward: Ward) -> int:
+    """How many days the ward has to answer a recommendation (rule recommendation.answer_days)."""
+    return int(rules.value("recommendation.answer_days", ward=ward_settings(ward)))
 
 
 def require_inspector(actor: Actor, ward_id: int | None = None) -> list[int]:
@@ -156,7 +162,7 @@ async def recommend(session: AsyncSession, actor: Actor, ward_id: int, body: str
         code="",
         inspector_id=person.id,
         body=text,
-        due_on=today + timedelta(days=ANSWER_DAYS),
+        due_on=rules.due("recommendation.answer_days", today, ward=ward_settings(ward)),
     )
     session.add(rec)
     await session.flush()

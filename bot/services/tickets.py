@@ -5,7 +5,8 @@ that office claims it, may transfer it, ask the resident for more, and closes it
 answer; the resident rates it and may reopen it within a week. Complaints and
 denunciations are first accepted (thụ lý) or declined, a step with its own deadline, and
 their decision deadline starts from the acceptance. Every deadline comes from the ward
-file and is counted with ``bot.services.workdays``.
+rule table (``bot.rules``: the law's for khiếu nại and tố cáo, the ward's own for the
+others) and is counted on the ward's calendar with ``bot.services.workdays``.
 
 Identity: an anonymous ticket shows nobody's identity to anyone in the ward; a
 denouncer's identity (tố cáo, Denunciations Law 2018 Art. 9(1)(b)) is seen only by the
@@ -25,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import clock
+from bot import clock, rules
 from bot.delivery.outbox import GroupChat, Priority, enqueue, enqueue_chat
 from bot.i18n import __
 from bot.models import (
@@ -80,19 +81,67 @@ def settings_of(ward: Ward) -> WardSettings:
     return ward_settings(ward)
 
 
-def rule_for(ward: Ward, ticket_type: str) -> TicketTypeRule:
+def calendar_of(ward: Ward) -> rules.Calendar:
+    """The ward's working days: the official calendar and the ward file's days off."""
+    return rules.calendar_for(settings_of(ward))
+
+
+def _step(resolved: rules.ResolvedRule, **extra: Any) -> Step:
+    return Step(days=resolved.value, working_days=resolved.unit == "working_days", **extra)
+
+
+def rule_for(ward: Ward, ticket_type: str, on: date | None = None) -> TicketTypeRule:
+    """The type's prefix and anonymity from the ward file, and its deadlines from the rule
+    table as in force on ``on`` (today by default) for this ward."""
+    settings = settings_of(ward)
     try:
-        return settings_of(ward).ticket_types[TicketType(ticket_type)]
+        kind = TicketType(ticket_type)
+        base = settings.ticket_types[kind]
     except (ValueError, KeyError):
         raise InvalidInput(__("This type of ticket does not exist.")) from None
+    on = on or ward_today(ward)
+
+    def resolved(rule_id: str) -> rules.ResolvedRule:
+        return rules.resolve(rule_id, on=on, ward=settings)
+
+    if kind == TicketType.KHIEU_NAI:
+        decide = resolved("complaint.decide_days")
+        steps = {
+            "accept": _step(resolved("complaint.accept_days")),
+            "answer": _step(decide, complex_days=resolved("complaint.decide_days.complex").value),
+        }
+    elif kind == TicketType.TO_CAO:
+        accept = resolved("denunciation.accept_days")
+        extended = resolved("denunciation.accept_days.extended")
+        extensions = resolved("denunciation.extensions").value["especially_complex"]
+        steps = {
+            "accept": _step(accept, extension_days=max(extended.value - accept.value, 0)),
+            "answer": _step(
+                resolved("denunciation.resolve_days"),
+                extensions=[resolved("denunciation.extension_days").value] * extensions,
+            ),
+        }
+    else:
+        steps = {"accept": None, "answer": _step(resolved(f"feedback.{kind.value}.answer_days"))}
+    return base.model_copy(update=steps)
+
+
+def rule_of(ward: Ward, ticket: Ticket) -> TicketTypeRule:
+    """A filed ticket keeps the rules in force on the day it was filed, later changes of
+    the law notwithstanding, as transitional provisions usually have it."""
+    return rule_for(ward, ticket.type, on=ward_today(ward, ticket.created_at))
 
 
 def ward_today(ward: Ward, now: datetime | None = None) -> date:
     return workdays.local_date(now or clock.now(), ward.timezone)
 
 
-def deadline(start: date, step: Step, days: int | None = None) -> date:
-    return workdays.add_days(start, days or step.days, working_days=step.working_days)
+def deadline(start: date, step: Step, days: int | None = None, *, ward: Ward) -> date:
+    """The last day of ``step`` (or of ``days`` in its unit) after ``start``, on the
+    ward's calendar (Civil Code Art. 147–148: start not counted, a day off moves it on)."""
+    return workdays.add_days(
+        start, days or step.days, working_days=step.working_days, calendar=calendar_of(ward)
+    )
 
 
 def needs_acceptance(ticket: Ticket, rule: TicketTypeRule) -> bool:
@@ -119,13 +168,13 @@ def is_overdue(ticket: Ticket, today: date) -> bool:
     return is_open(ticket) and due is not None and today > due
 
 
-def is_due_soon(ticket: Ticket, today: date) -> bool:
+def is_due_soon(ticket: Ticket, today: date, calendar: rules.Calendar = rules.NATIONAL) -> bool:
     due = current_due(ticket)
     return (
         is_open(ticket)
         and due is not None
         and today <= due
-        and workdays.working_days_between(today, due) <= DUE_SOON_WORKING_DAYS
+        and workdays.working_days_between(today, due, calendar=calendar) <= DUE_SOON_WORKING_DAYS
     )
 
 
@@ -371,9 +420,9 @@ async def file_ticket(
         updated_at=now,
     )
     if rule.accept is not None:
-        ticket.accept_due_on = deadline(today, rule.accept)
+        ticket.accept_due_on = deadline(today, rule.accept, ward=ward)
     else:
-        ticket.due_on = deadline(today, rule.answer)
+        ticket.due_on = deadline(today, rule.answer, ward=ward)
     session.add(ticket)
     await session.flush()
     event = await _event(session, ticket, "filed", actor.person_id)
@@ -585,7 +634,7 @@ async def _load(session: AsyncSession, ticket_id: int) -> tuple[Ticket, Ward, Ti
         raise NotFound()
     ward = await session.get(Ward, ticket.ward_id)
     assert ward is not None
-    return ticket, ward, rule_for(ward, ticket.type)
+    return ticket, ward, rule_of(ward, ticket)
 
 
 async def _staff_ticket(
@@ -701,7 +750,7 @@ async def accept(session: AsyncSession, actor: Actor, ticket_id: int) -> Ticket:
     await _take(session, actor, ticket)
     now = clock.now()
     ticket.accepted_at = now
-    ticket.due_on = deadline(ward_today(ward, now), rule.answer)
+    ticket.due_on = deadline(ward_today(ward, now), rule.answer, ward=ward)
     ticket.escalation_level = 0
     if ticket.status == TicketStatus.NEW:
         ticket.status = TicketStatus.IN_PROGRESS
@@ -760,7 +809,7 @@ async def extend(session: AsyncSession, actor: Actor, ticket_id: int, *, reason:
     if which == "accept":
         assert rule.accept is not None and ticket.accept_due_on is not None
         ticket.accept_due_on = deadline(
-            ticket.accept_due_on, rule.accept, rule.accept.extension_days
+            ticket.accept_due_on, rule.accept, rule.accept.extension_days, ward=ward
         )
         ticket.accept_extended = True
         new_due = ticket.accept_due_on
@@ -771,13 +820,13 @@ async def extend(session: AsyncSession, actor: Actor, ticket_id: int, *, reason:
             if ticket.accepted_at is not None
             else ward_today(ward, ticket.created_at)
         )
-        ticket.due_on = deadline(start, rule.answer, rule.answer.complex_days)
+        ticket.due_on = deadline(start, rule.answer, rule.answer.complex_days, ward=ward)
         ticket.complex_case = True
         new_due = ticket.due_on
     else:
         assert ticket.due_on is not None
         days = rule.answer.extensions[ticket.extensions_used]
-        ticket.due_on = deadline(ticket.due_on, rule.answer, days)
+        ticket.due_on = deadline(ticket.due_on, rule.answer, days, ward=ward)
         ticket.extensions_used += 1
         new_due = ticket.due_on
     ticket.escalation_level = 0
@@ -982,11 +1031,11 @@ async def reopen(session: AsyncSession, actor: Actor, ticket_id: int, *, reason:
     reason = clean_reason(reason)
     ward = await session.get(Ward, ticket.ward_id)
     assert ward is not None
-    rule = rule_for(ward, ticket.type)
+    rule = rule_of(ward, ticket)
     now = clock.now()
     ticket.status = TicketStatus.IN_PROGRESS
     ticket.reopen_count += 1
-    ticket.due_on = deadline(ward_today(ward, now), rule.answer)
+    ticket.due_on = deadline(ward_today(ward, now), rule.answer, ward=ward)
     ticket.escalation_level = 0
     ticket.answer_text = None
     ticket.answer_file_ids = []
@@ -1100,15 +1149,15 @@ async def office_tickets(
         query = query.where(Ticket.assigned_officer_id == actor.person_id)
     rows = list((await session.exec(query)).all())
     if filter in ("overdue", "soon"):
-        ward_cache: dict[int, date] = {}
+        ward_cache: dict[int, tuple[date, rules.Calendar]] = {}
         kept = []
         for ticket in rows:
             if ticket.ward_id not in ward_cache:
                 ward = await session.get(Ward, ticket.ward_id)
-                ward_cache[ticket.ward_id] = ward_today(ward, now)  # type: ignore[arg-type]
-            today = ward_cache[ticket.ward_id]  # type: ignore[index]
+                ward_cache[ticket.ward_id] = (ward_today(ward, now), calendar_of(ward))  # type: ignore[arg-type]
+            today, calendar = ward_cache[ticket.ward_id]  # type: ignore[index]
             if (filter == "overdue" and is_overdue(ticket, today)) or (
-                filter == "soon" and is_due_soon(ticket, today)
+                filter == "soon" and is_due_soon(ticket, today, calendar)
             ):
                 kept.append(ticket)
         rows = kept
@@ -1193,7 +1242,8 @@ async def due_escalations(session: AsyncSession, now: datetime) -> list[Escalati
             continue
         after = settings_of(ward).limits.escalate_to_admin_after_days
         # Late by at least `after` working days (counted after the deadline day).
-        level = 2 if workdays.working_days_between(due, today) > after else 1
+        late = workdays.working_days_between(due, today, calendar=calendar_of(ward))
+        level = 2 if late > after else 1
         if after == 0:
             level = 2
         if level > ticket.escalation_level:
@@ -1294,7 +1344,7 @@ async def digest(session: AsyncSession, office_id: int, now: datetime) -> Digest
         office=office,
         today=today,
         open=ordered,
-        due_soon=[t for t in ordered if is_due_soon(t, today)],
+        due_soon=[t for t in ordered if is_due_soon(t, today, calendar_of(ward))],  # type: ignore[arg-type]
         overdue=[t for t in ordered if is_overdue(t, today)],
     )
 
@@ -1317,7 +1367,9 @@ async def digest_offices(session: AsyncSession, now: datetime) -> list[tuple[int
     ).all()
     for office, ward in rows:
         local = now.astimezone(ZoneInfo(ward.timezone))
-        if local.hour < DIGEST_HOUR or not workdays.is_working_day(local.date()):
+        if local.hour < DIGEST_HOUR or not workdays.is_working_day(
+            local.date(), calendar=calendar_of(ward)
+        ):
             continue
         result.append((office.id, local.date()))
     return result
@@ -1450,7 +1502,7 @@ async def view(session: AsyncSession, ticket: Ticket) -> TicketView:
         if ticket.assigned_officer_id
         else None
     )
-    return TicketView(ticket, ward, rule_for(ward, ticket.type), category, office, group, officer)
+    return TicketView(ticket, ward, rule_of(ward, ticket), category, office, group, officer)
 
 
 async def office_names(session: AsyncSession, ward_id: int) -> dict[int, str]:

@@ -6,17 +6,25 @@ the whole file is validated before the first write, and written in one transacti
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+)
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import clock
+from bot import clock, rules
 from bot.i18n import __
 from bot.models import (
     NoticeCategory,
@@ -43,9 +51,13 @@ class _Strict(BaseModel):
 
 class Step(_Strict):
     """A deadline: so many days, counted as working days (weekends and holidays
-    skipped) or calendar days."""
+    skipped) or calendar days.
 
-    days: int = Field(ge=1, le=365)
+    In the ward file this is the older way of spelling a deadline out (``ticket_types``);
+    the law's deadlines now come from the rule table (``bot.rules``), and such a value is
+    checked against it. Tickets get their Steps from ``bot.services.tickets.rule_for``."""
+
+    days: int = Field(ge=1, le=3650)
     working_days: bool = True
     # Days the responsible person may add once, e.g. denunciations 7 → 10 working days.
     extension_days: int = Field(default=0, ge=0, le=365)
@@ -54,13 +66,17 @@ class Step(_Strict):
     # Denunciations: 30 days, extended twice by 30 (Denunciations Law 2018 Art. 30).
     extensions: list[int] = Field(default_factory=list)
 
+    @property
+    def unit(self) -> str:
+        return "working_days" if self.working_days else "days"
+
 
 class TicketTypeRule(_Strict):
     prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,4}$")]
     anonymous_allowed: bool
     # Acceptance (thụ lý) is a step of its own for complaints and denunciations.
     accept: Step | None = None
-    answer: Step
+    answer: Step | None = None
 
 
 class ReportDue(_Strict):
@@ -81,35 +97,189 @@ class Limits(_Strict):
     escalate_to_admin_after_days: int = Field(default=2, ge=0, le=30)
 
 
+class LocalDayOff(_Strict):
+    date: datetime.date
+    name: Name
+
+
+class LocalCalendar(_Strict):
+    """Days the ward's offices do not work besides the national calendar's."""
+
+    days_off: list[LocalDayOff] = Field(default_factory=list)
+
+
 def _default_ticket_types() -> dict[TicketType, TicketTypeRule]:
-    working10 = Step(days=10, working_days=True)
     return {
-        TicketType.PHAN_ANH: TicketTypeRule(prefix="PA", anonymous_allowed=True, answer=working10),
-        TicketType.KIEN_NGHI: TicketTypeRule(
-            prefix="KNG", anonymous_allowed=True, answer=working10
-        ),
-        TicketType.GOP_Y: TicketTypeRule(prefix="GY", anonymous_allowed=True, answer=working10),
-        TicketType.KHIEU_NAI: TicketTypeRule(
-            prefix="KN",
-            anonymous_allowed=False,
-            accept=Step(days=10, working_days=False),
-            answer=Step(days=30, working_days=False, complex_days=45),
-        ),
-        TicketType.TO_CAO: TicketTypeRule(
-            prefix="TC",
-            anonymous_allowed=False,
-            accept=Step(days=7, working_days=True, extension_days=3),
-            answer=Step(days=30, working_days=False, extensions=[30, 30]),
-        ),
+        TicketType.PHAN_ANH: TicketTypeRule(prefix="PA", anonymous_allowed=True),
+        TicketType.KIEN_NGHI: TicketTypeRule(prefix="KNG", anonymous_allowed=True),
+        TicketType.GOP_Y: TicketTypeRule(prefix="GY", anonymous_allowed=True),
+        TicketType.KHIEU_NAI: TicketTypeRule(prefix="KN", anonymous_allowed=False),
+        TicketType.TO_CAO: TicketTypeRule(prefix="TC", anonymous_allowed=False),
     }
+
+
+# The rule ids behind the older ticket_types deadlines of the ward file.
+_FEEDBACK_ANSWER = {
+    TicketType.PHAN_ANH: "feedback.phan_anh.answer_days",
+    TicketType.KIEN_NGHI: "feedback.kien_nghi.answer_days",
+    TicketType.GOP_Y: "feedback.gop_y.answer_days",
+}
+_IDENTITY = {
+    TicketType.KHIEU_NAI: "complaint.identity_required",
+    TicketType.TO_CAO: "denunciation.identity_required",
+}
 
 
 class WardSettings(_Strict):
     ticket_types: dict[TicketType, TicketTypeRule] = Field(default_factory=_default_ticket_types)
-    notice_posting_days: int = Field(default=30, ge=1, le=3650)
+    # Rule id → value, for the rules the table lets the ward set (``wardbot rules``).
+    rules: dict[str, Any] = Field(default_factory=dict)
+    # Older spelling of rules.notice.min_posting_days.
+    notice_posting_days: int | None = Field(default=None, ge=1, le=3650)
+    calendar: LocalCalendar = Field(default_factory=LocalCalendar)
     vote_reminder_hours: int = Field(default=24, ge=0, le=720)
     reports: list[ReportDue] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+
+    def local_days_off(self) -> dict[datetime.date, str]:
+        return {day.date: day.name for day in self.calendar.days_off}
+
+    def rule_overrides(self) -> dict[str, rules.Override]:
+        """What this ward file says of the rule table's rules, each with where it says it.
+
+        The ``rules`` section is the ward file's own voice; the older fields
+        (``notice_posting_days``, ``ticket_types`` deadlines) are read as overrides too,
+        leniently: where the file only spelled out the law, nothing changes."""
+        found: dict[str, rules.Override] = {}
+        for rule_id, value in self.rules.items():
+            if isinstance(value, dict) and set(value) == {"value", "unit"}:
+                found[rule_id] = rules.Override(value["value"], value["unit"], ("rules", rule_id))
+            else:
+                found[rule_id] = rules.Override(value, None, ("rules", rule_id))
+        for rule_id, override in self._legacy_overrides():
+            found.setdefault(rule_id, override)
+        if self.reports and "report.due_dates" not in found:
+            found["report.due_dates"] = rules.Override(
+                [{"period": r.period, "due": r.due} for r in self.reports], None, ("reports",)
+            )
+        return found
+
+    def _legacy_overrides(self) -> list[tuple[str, rules.Override]]:
+        result: list[tuple[str, rules.Override]] = []
+
+        def add(rule_id: str, value: Any, unit: str | None, *where: str | int) -> None:
+            result.append((rule_id, rules.Override(value, unit, where, lenient=True)))
+
+        if self.notice_posting_days is not None:
+            add("notice.min_posting_days", self.notice_posting_days, "days", "notice_posting_days")
+        for kind, spec in self.ticket_types.items():
+            at = ("ticket_types", kind.value)
+            if kind in _IDENTITY:
+                add(_IDENTITY[kind], not spec.anonymous_allowed, None, *at, "anonymous_allowed")
+            accept, answer = spec.accept, spec.answer
+            if kind in _FEEDBACK_ANSWER and answer is not None:
+                result.append(
+                    (
+                        _FEEDBACK_ANSWER[kind],
+                        rules.Override(answer.days, answer.unit, (*at, "answer")),
+                    )
+                )
+            elif kind == TicketType.KHIEU_NAI:
+                if accept is not None:
+                    add("complaint.accept_days", accept.days, accept.unit, *at, "accept")
+                if answer is not None:
+                    add("complaint.decide_days", answer.days, answer.unit, *at, "answer")
+                    if answer.complex_days is not None:
+                        add(
+                            "complaint.decide_days.complex",
+                            answer.complex_days,
+                            answer.unit,
+                            *at,
+                            "answer",
+                            "complex_days",
+                        )
+            elif kind == TicketType.TO_CAO:
+                if accept is not None:
+                    add("denunciation.accept_days", accept.days, accept.unit, *at, "accept")
+                    if accept.extension_days:
+                        add(
+                            "denunciation.accept_days.extended",
+                            accept.days + accept.extension_days,
+                            accept.unit,
+                            *at,
+                            "accept",
+                            "extension_days",
+                        )
+                if answer is not None:
+                    add("denunciation.resolve_days", answer.days, answer.unit, *at, "answer")
+                    if answer.extensions:
+                        add(
+                            "denunciation.extension_days",
+                            max(answer.extensions),
+                            answer.unit,
+                            *at,
+                            "answer",
+                            "extensions",
+                        )
+        return result
+
+    def unsupported(self) -> list[tuple[Loc, str]]:
+        """Older ticket_types fields no rule of the table stands behind."""
+        problems: list[tuple[Loc, str]] = []
+        for kind, spec in self.ticket_types.items():
+            at: Loc = ("ticket_types", kind.value)
+            if kind in _FEEDBACK_ANSWER:
+                if spec.accept is not None:
+                    problems.append(
+                        (
+                            (*at, "accept"),
+                            "phản ánh, kiến nghị and góp ý have no acceptance step; the law's "
+                            "10 working days to tell the resident (feedback.acknowledge_days) "
+                            "is not a ward setting",
+                        )
+                    )
+                answer = spec.answer
+                if answer is not None and (
+                    answer.extension_days or answer.complex_days or answer.extensions
+                ):
+                    problems.append(((*at, "answer"), "extensions are not supported here"))
+            elif kind == TicketType.KHIEU_NAI:
+                if spec.accept is not None and spec.accept.extension_days:
+                    problems.append(
+                        (
+                            (*at, "accept", "extension_days"),
+                            "the acceptance of a complaint cannot be extended "
+                            "(Circular 07/2013/TT-TTCP, Art. 5(1))",
+                        )
+                    )
+                if spec.answer is not None and (
+                    spec.answer.extension_days or spec.answer.extensions
+                ):
+                    problems.append(
+                        (
+                            (*at, "answer"),
+                            "a complaint's decision has no extension beyond the complex "
+                            "case's period (Complaints Law 02/2011/QH13, Art. 28)",
+                        )
+                    )
+            elif kind == TicketType.TO_CAO:
+                answer = spec.answer
+                if answer is not None and (answer.complex_days or answer.extension_days):
+                    problems.append(
+                        (
+                            (*at, "answer"),
+                            "a denunciation's resolution is extended by extensions "
+                            "(Denunciations Law 25/2018/QH14, Art. 30)",
+                        )
+                    )
+                if answer is not None and len(answer.extensions) > 2:
+                    problems.append(
+                        (
+                            (*at, "answer", "extensions"),
+                            "at most two extensions (Denunciations Law 25/2018/QH14, Art. 30(3))",
+                        )
+                    )
+        return problems
 
 
 # --- the file ----------------------------------------------------------------------
@@ -160,19 +330,26 @@ class WardFile(_Strict):
     ticket_categories: list[TicketCategorySpec] = Field(min_length=1)
     notice_categories: list[NoticeCategorySpec] = Field(min_length=1)
     ticket_types: dict[TicketType, TicketTypeRule] = Field(default_factory=_default_ticket_types)
-    notice_posting_days: int = Field(default=30, ge=1, le=3650)
+    rules: dict[str, Any] = Field(default_factory=dict)
+    notice_posting_days: int | None = Field(default=None, ge=1, le=3650)
+    calendar: LocalCalendar = Field(default_factory=LocalCalendar)
     vote_reminder_hours: int = Field(default=24, ge=0, le=720)
     reports: list[ReportDue] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    # Overrides the rule table ignores (values the law already fixes), for the loader to
+    # show; filled by parse_ward_file.
+    _warnings: list[str] = PrivateAttr(default_factory=list)
 
     def settings(self) -> WardSettings:
-        return WardSettings(
-            ticket_types=self.ticket_types,
-            notice_posting_days=self.notice_posting_days,
-            vote_reminder_hours=self.vote_reminder_hours,
-            reports=self.reports,
-            limits=self.limits,
+        """The ward's settings, holding only what the file says: a value the file leaves
+        out follows the rule table, including its later changes."""
+        return WardSettings.model_validate(
+            self.model_dump(include=set(WardSettings.model_fields), exclude_unset=True)
         )
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
 
 
 class WardFileError(Exception):
@@ -273,9 +450,35 @@ def parse_ward_file(path: Path) -> WardFile:
             problems.append(
                 (_line_for(lines, loc), _where(loc), f"no office has code {category.office!r}")
             )
+    settings = spec.settings()
+    for loc, what in settings.unsupported():
+        problems.append((_line_for(lines, loc), _where(loc), what))
+    # The rules in force today decide; a later entry of the table that would refuse an
+    # override is announced now and applied from its date.
+    today = rules.today()
+    overrides = settings.rule_overrides()
+    for refusal in rules.check_overrides(overrides, on=today):
+        if refusal.fatal:
+            problems.append(
+                (_line_for(lines, refusal.where), _where(refusal.where), refusal.message)
+            )
+        else:
+            spec._warnings.append(f"{_where(refusal.where)}: {refusal.message}")
+    for later in sorted({e.effective_from for i in overrides for e in _later(i, today)}):
+        for refusal in rules.check_overrides(overrides, on=later):
+            spec._warnings.append(
+                f"{_where(refusal.where)}: from {later.isoformat()}, {refusal.message}"
+            )
     if problems:
         raise WardFileError(str(path), problems)
     return spec
+
+
+def _later(rule_id: str, today: datetime.date) -> list[rules.Rule]:
+    try:
+        return [e for e in rules.history(rule_id) if e.effective_from > today]
+    except rules.UnknownRule:
+        return []
 
 
 # --- loading -----------------------------------------------------------------------
@@ -287,6 +490,8 @@ class LoadReport:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     deactivated: dict[str, int] = field(default_factory=dict)
+    # Values of the file the rule table ignores (the law fixes them), to show the operator.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -310,7 +515,7 @@ async def load_ward_file(session: AsyncSession, path: Path, *, actor: str = "cli
     deactivated, never deleted: notices and tickets may still point at them."""
     spec = parse_ward_file(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: ASYNC240 - a small local file
-    report = LoadReport(ward_code=spec.ward.code)
+    report = LoadReport(ward_code=spec.ward.code, warnings=spec.warnings)
 
     province = (
         await session.exec(select(Province).where(Province.code == spec.province.code))
@@ -323,7 +528,7 @@ async def load_ward_file(session: AsyncSession, path: Path, *, actor: str = "cli
     elif _assign(province, {"name": spec.province.name}):
         report.count(report.updated, "province")
 
-    settings = spec.settings().model_dump(mode="json")
+    settings = spec.settings().model_dump(mode="json", exclude_unset=True)
     ward = (await session.exec(select(Ward).where(Ward.code == spec.ward.code))).first()
     ward_values = {
         "name": spec.ward.name,
