@@ -49,6 +49,8 @@ async def resident(
         full_name=name,
         phone=phone(number),
         address=address or f"Số {number}, ngõ 1",
+        # A Telegram resident: the phone came from Telegram's contact button.
+        phone_verified=True,
     )
     if verify_by is not None:
         await registration.decide(session, verify_by, actor.resident.id, approve=True)  # type: ignore[union-attr]
