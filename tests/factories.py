@@ -26,6 +26,18 @@ async def person(session: AsyncSession, language: str = "vi") -> Actor:
     )
 
 
+async def zalo_person(session: AsyncSession, external: str) -> Actor:
+    """Someone who wrote to the bot on Zalo (first contact, nothing registered)."""
+    return await ensure_person(
+        session,
+        channel="zalo",
+        external_id=external,
+        chat_id=external,
+        username=None,
+        language="vi",
+    )
+
+
 def phone(n: int) -> str:
     return f"+849123{n:05d}"
 

@@ -555,23 +555,12 @@ async def test_the_webhook_takes_zalos_wrapped_body_and_refuses_a_wrong_secret(
 # --- one person, one resident ---------------------------------------------------------------
 
 
-async def _zalo_actor(session: AsyncSession, external: str) -> Any:
-    return await ensure_person(
-        session,
-        channel="zalo",
-        external_id=external,
-        chat_id=external,
-        username=None,
-        language="vi",
-    )
-
-
 async def test_a_person_on_two_channels_counts_once_in_notice_reach(
     session: AsyncSession, ward: Any
 ) -> None:
     both = await factories.resident(session, "KP03", number=521)
     only = await factories.resident(session, "KP03", number=522)
-    zalo = await _zalo_actor(session, "z-521")
+    zalo = await factories.zalo_person(session, "z-521")
     await links.request(session, zalo, factories.phone(521))
     (queued,) = (await session.exec(select(Delivery).where(Delivery.kind == links.KIND))).all()
     await links.confirm(session, zalo, queued.params["code"])

@@ -18,7 +18,7 @@ from bot.i18n import get_i18n
 from bot.models import AccountLink, ChannelAccount, Delivery, Household, Person, Role
 from bot.services import households, links, registration
 from bot.services.errors import Conflict, NotAllowed, NotFound
-from bot.services.people import Actor, actor_for_person, ensure_person
+from bot.services.people import Actor, actor_for_person
 from bot.services.wards import find_group
 from tests import factories
 
@@ -27,17 +27,6 @@ ROSTER = (
     "Số 7 ngõ 3,Phạm Văn Dũng,{phone},Chủ hộ\n"
     "Số 8 ngõ 3,Hoàng Thị Em,0912399999,Chủ hộ\n"
 )
-
-
-async def zalo_person(session: AsyncSession, external: str) -> Actor:
-    return await ensure_person(
-        session,
-        channel="zalo",
-        external_id=external,
-        chat_id=external,
-        username=None,
-        language="vi",
-    )
 
 
 async def register_on_zalo(
@@ -89,7 +78,7 @@ async def test_a_typed_listed_phone_verifies_nobody_and_makes_nobody_a_represent
 ) -> None:
     owner_phone = factories.phone(701)
     leader = await leader_with_list(session, ward, owner_phone)
-    stranger = await zalo_person(session, "z-stranger")
+    stranger = await factories.zalo_person(session, "z-stranger")
     # The stranger even types the listed household's address.
     done = await register_on_zalo(session, stranger, owner_phone, "Số 7 ngõ 3")
     assert not done.verified_at_once and done.resident.status == "pending"
@@ -119,14 +108,14 @@ async def test_a_typed_phone_reserves_nothing_and_the_verified_owner_wins(
     group = await find_group(session, "KP01")
     leader = await factories.with_role(session, Role.LEADER, ward_id=ward.id, group_id=group.id)
     phone = factories.phone(702)
-    stranger = await zalo_person(session, "z-squatter")
+    stranger = await factories.zalo_person(session, "z-squatter")
     squat = await register_on_zalo(session, stranger, phone, "Số 70 ngõ 9")
     # The leader, fooled, approved the typed registration.
     await registration.decide(session, leader, squat.resident.id, approve=True)  # type: ignore[arg-type]
     assert squat.resident.status == "verified"
     # Typing the same number again on Zalo is not refused: nothing is reserved by it,
     # and a refusal would tell a stranger the number is registered.
-    other = await zalo_person(session, "z-other")
+    other = await factories.zalo_person(session, "z-other")
     assert (await register_on_zalo(session, other, phone, "Số 71 ngõ 9")).resident
 
     owner = await register_on_telegram(session, phone, "Số 72 ngõ 9")
@@ -173,9 +162,9 @@ async def test_asking_for_a_code_tells_nothing_about_the_number(
     session: AsyncSession, ward: Any
 ) -> None:
     registered = await factories.resident(session, number=704)
-    typed_only = await zalo_person(session, "z-typed-704b")
+    typed_only = await factories.zalo_person(session, "z-typed-704b")
     await register_on_zalo(session, typed_only, factories.phone(705), "Số 90 ngõ 9")
-    asker = await zalo_person(session, "z-asker")
+    asker = await factories.zalo_person(session, "z-asker")
     answers = []
     for phone in (factories.phone(704), factories.phone(706), factories.phone(705)):
         answers.append(await links.request(session, asker, phone))
@@ -196,7 +185,7 @@ async def test_codes_are_limited_per_requester_and_per_number(
     session: AsyncSession, ward: Any
 ) -> None:
     await factories.resident(session, number=711)
-    pest = await zalo_person(session, "z-pest")
+    pest = await factories.zalo_person(session, "z-pest")
     for n in range(links.MAX_REQUESTS_PER_HOUR):
         await links.request(session, pest, factories.phone(712 + n))
     with pytest.raises(Conflict):
@@ -212,7 +201,7 @@ async def test_codes_are_limited_per_requester_and_per_number(
     # Per number: past three codes an hour, askers are answered alike but nothing is sent.
     target = await factories.resident(session, number=731)
     for n in range(links.MAX_CODES_PER_HOUR + 1):
-        asker = await zalo_person(session, f"z-731-{n}")
+        asker = await factories.zalo_person(session, f"z-731-{n}")
         made = await links.request(session, asker, factories.phone(731))
         assert made.link.id is not None
     codes = (
@@ -229,7 +218,7 @@ async def test_linking_tells_every_other_account_and_any_of_them_can_undo_it(
     session: AsyncSession, ward: Any
 ) -> None:
     owner = await factories.resident(session, number=741)
-    zalo = await zalo_person(session, "z-741")
+    zalo = await factories.zalo_person(session, "z-741")
     provisional = zalo.person_id
     await links.request(session, zalo, factories.phone(741))
     (queued,) = (await session.exec(select(Delivery).where(Delivery.kind == links.KIND))).all()
@@ -271,7 +260,7 @@ async def test_linking_tells_every_other_account_and_any_of_them_can_undo_it(
 
 async def test_a_link_code_expires(session: AsyncSession, ward: Any) -> None:
     await factories.resident(session, number=751)
-    zalo = await zalo_person(session, "z-751")
+    zalo = await factories.zalo_person(session, "z-751")
     sent = await links.request(session, zalo, factories.phone(751))
     live = select(AccountLink).where(AccountLink.expires_at > clock.now())
     assert (await session.exec(live)).all() == [sent.link]
@@ -287,7 +276,7 @@ async def test_the_code_message_says_never_to_give_it_away(
     import handlers.links  # noqa: F401  (registers the renderers)
 
     await factories.resident(session, number=761)
-    zalo = await zalo_person(session, "z-761")
+    zalo = await factories.zalo_person(session, "z-761")
     await links.request(session, zalo, factories.phone(761))
     (row,) = (await session.exec(select(Delivery).where(Delivery.kind == links.KIND))).all()
     render = get_renderer(links.KIND)
@@ -304,7 +293,7 @@ async def test_the_code_message_says_never_to_give_it_away(
 async def test_a_household_created_by_a_typed_registration_is_not_verified(
     session: AsyncSession, ward: Any
 ) -> None:
-    stranger = await zalo_person(session, "z-new-household")
+    stranger = await factories.zalo_person(session, "z-new-household")
     done = await register_on_zalo(session, stranger, factories.phone(771), "Số 99 ngõ 99")
     household = await session.get(Household, done.resident.household_id)
     assert household is not None and not household.verified

@@ -701,15 +701,7 @@ class Sender:
             self.stats.retried_429 += 1
             attempts = row.attempts + 1 if result.quota else row.attempts
             if result.quota and attempts >= self.limits.quota_max_attempts:
-                self.stats.failed += 1
-                return Outcome(
-                    row,
-                    DeliveryStatus.FAILED,
-                    attempts=attempts,
-                    parts_sent=row.parts_sent,
-                    external_message_id=message_id,
-                    error=(result.error or "quota exceeded")[:500],
-                )
+                return self._failure(row, result.error or "quota exceeded", permanent=True)
             self._pacers.get(row.channel, self.pacer).hold(row.chat_key, result.retry_after)
             if not row.is_group:
                 # A private chat tolerates bursts; a 429 there means the bot as a whole

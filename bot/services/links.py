@@ -188,18 +188,8 @@ async def confirm(
             col(ChannelAccount.id) != account.id,
         )
     )
-    account.person_id = owner.id
-    session.add(account)
-    await session.flush()
+    await _move(session, account, to=owner.id, owner=owner.id, action="account.link")  # type: ignore[arg-type]
     await _drop_provisional(session, provisional)
-    await audit.record(
-        session,
-        actor=audit.actor_of(owner.id),
-        action="account.link",
-        entity_type="person",
-        entity_id=owner.id,
-        data={"channel": account.channel, "account_id": account.id},
-    )
     return Confirmation(
         await actor_for_person(session, owner, account), MAX_ATTEMPTS - link.attempts
     )
@@ -244,17 +234,7 @@ async def unlink(session: AsyncSession, actor: Actor, account_id: int) -> Channe
     fresh = Person(language=owner.language)
     session.add(fresh)
     await session.flush()
-    account.person_id = fresh.id
-    session.add(account)
-    await session.flush()
-    await audit.record(
-        session,
-        actor=audit.actor_of(owner.id),
-        action="account.unlink",
-        entity_type="person",
-        entity_id=owner.id,
-        data={"channel": account.channel, "account_id": account.id},
-    )
+    await _move(session, account, to=fresh.id, owner=owner.id, action="account.unlink")  # type: ignore[arg-type]
     await enqueue(
         session,
         kind=UNLINKED_KIND,
@@ -262,6 +242,23 @@ async def unlink(session: AsyncSession, actor: Actor, account_id: int) -> Channe
         params={"channel": account.channel},
     )
     return account
+
+
+async def _move(
+    session: AsyncSession, account: ChannelAccount, *, to: int, owner: int, action: str
+) -> None:
+    """The account now belongs to person ``to``; the owner's audit trail says so."""
+    account.person_id = to
+    session.add(account)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=audit.actor_of(owner),
+        action=action,
+        entity_type="person",
+        entity_id=owner,
+        data={"channel": account.channel, "account_id": account.id},
+    )
 
 
 async def _drop_provisional(session: AsyncSession, person_id: int | None) -> None:
