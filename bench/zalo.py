@@ -196,7 +196,8 @@ async def main(users: int, messages: int, samples: int, recipients: int) -> None
         crowd = [zalo.create_user(f"Cư dân {n}") for n in range(recipients)]
         async with factory() as session:
             fake_chats = list(range(10**12, 10**12 + recipients))
-            ward_id, people = await verified_households(session, "BADINH", fake_chats)
+            loaded = await verified_households(session, "BADINH", fake_chats)
+            ward_id, people = loaded.ward_id, loaded.person_ids
             for person_id, user in zip(people, crowd, strict=True):
                 await session.exec(
                     update(ChannelAccount)
