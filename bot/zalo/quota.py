@@ -110,17 +110,8 @@ class QuotaWatch:
         }
         try:
             async with self.factory() as session:
-                if exceeded:
-                    recent = (
-                        await session.exec(
-                            select(Delivery.id).where(
-                                Delivery.kind == KIND,
-                                col(Delivery.created_at) > now - _REPORT_DEDUPE,
-                            )
-                        )
-                    ).first()
-                    if recent is not None:
-                        return True
+                if await _told_already(session, exceeded=exceeded, now=now):
+                    return True
                 admins = (
                     await session.exec(
                         select(RoleGrant.person_id).where(
@@ -139,6 +130,26 @@ class QuotaWatch:
             log.exception("telling the admins about Zalo's quota failed")
             return False
         return True
+
+
+async def _told_already(session: AsyncSession, *, exceeded: bool, now: datetime) -> bool:
+    """Whether another process of the deployment already said this: the last report says
+    the same (a quota used up: within the hour, or a process that died would silence the
+    next one)."""
+    last = (
+        await session.exec(
+            select(Delivery.params, Delivery.created_at)
+            .where(Delivery.kind == KIND)
+            .order_by(col(Delivery.id).desc())
+            .limit(1)
+        )
+    ).first()
+    if last is None:
+        return not exceeded
+    params, created = last
+    if bool(params.get("exceeded")) != exceeded:
+        return False
+    return not exceeded or created > now - _REPORT_DEDUPE
 
 
 @renderer(KIND)
