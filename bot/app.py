@@ -20,10 +20,19 @@ from bot.config import Settings
 from bot.db import create_engine, migrate, session_factory
 from bot.delivery.sender import Limits, Sender
 from bot.i18n import LANGUAGES, N_, _, get_i18n
+from bot.logs import register_secret
 from bot.scheduler import Scheduler
+from bot.services.file_links import FileLinks
 from bot.telegram.factory import create_bot, create_dispatcher
 from bot.telegram.transport import TelegramTransport
-from bot.zalo.bot import ZaloChannel, create_api, create_transport
+from bot.web import add_file_routes
+from bot.zalo.bot import (
+    ZaloChannel,
+    create_api,
+    create_links,
+    create_quota,
+    create_transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +54,16 @@ class Runtime:
     sender: Sender
     # The Zalo channel, when WARDBOT_ZALO_TOKEN is set.
     zalo: ZaloChannel | None = None
+    # Signed links to stored files, served by this process's web server (Zalo fetches
+    # photos by URL and has no way to send documents); None without a public address.
+    links: FileLinks | None = None
 
 
 @asynccontextmanager
 async def runtime(settings: Settings, *, apply_migrations: bool = True) -> AsyncIterator[Runtime]:
     settings.require_token()
+    for secret in settings.secrets():
+        register_secret(secret)
     get_i18n()
     if apply_migrations:
         await migrate(settings.database_url)
@@ -60,9 +74,16 @@ async def runtime(settings: Settings, *, apply_migrations: bool = True) -> Async
     transports: dict[str, Any] = {"telegram": TelegramTransport(bot, factory)}
     zalo_api = create_api(settings)
     zalo = None
+    links = create_links(settings)
     if zalo_api is not None:
-        transports["zalo"] = create_transport(settings, zalo_api)
-        zalo = ZaloChannel(zalo_api, factory, telegram_bot=bot)
+        quota = create_quota(settings, factory)
+        transports["zalo"] = create_transport(settings, zalo_api, links=links, quota=quota)
+        zalo = ZaloChannel(zalo_api, factory, telegram_bot=bot, links=links, quota=quota)
+        if links is None:
+            log.warning(
+                "Zalo residents will get files' names only: set WARDBOT_PUBLIC_URL (or "
+                "WARDBOT_ZALO_WEBHOOK_URL) so that photos and PDFs reach them as links"
+            )
     sender = Sender(
         factory,
         transports,
@@ -70,7 +91,7 @@ async def runtime(settings: Settings, *, apply_migrations: bool = True) -> Async
         poll_interval=settings.delivery_poll_interval,
     )
     try:
-        yield Runtime(settings, engine, factory, bot, dp, sender, zalo)
+        yield Runtime(settings, engine, factory, bot, dp, sender, zalo, links)
     finally:
         if zalo_api is not None:
             await zalo_api.close()
@@ -92,6 +113,38 @@ async def set_commands(bot: Bot) -> None:
         )
 
 
+async def _serve_files(rt: Runtime) -> Any:
+    """In polling mode, a small web server for the signed file links (and /healthz),
+    when WARDBOT_PUBLIC_URL says where the world reaches it."""
+    from aiohttp import web
+
+    if rt.links is None:
+        return None
+    app = web.Application()
+    add_file_routes(app, rt.factory, rt.links)
+    app.router.add_get("/healthz", _healthz(rt))
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, rt.settings.webhook_host, rt.settings.webhook_port).start()
+    log.info(
+        "file links served on %s:%s for %s",
+        rt.settings.webhook_host,
+        rt.settings.webhook_port,
+        rt.links.base_url,
+    )
+    return runner
+
+
+def _healthz(rt: Runtime) -> Any:
+    from aiohttp import web
+
+    async def healthz(_request: web.Request) -> web.Response:
+        healthy, report = await health(rt)
+        return web.json_response(report, status=200 if healthy else 503)
+
+    return healthz
+
+
 async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Long polling plus the sender in one process: the single-ward setup."""
     stop = stop or asyncio.Event()
@@ -99,6 +152,7 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         me = await rt.bot.get_me()
         log.info("wardbot is running as @%s", me.username)
         await set_commands(rt.bot)
+        files = await _serve_files(rt)
         sender_task = asyncio.create_task(rt.sender.run(stop), name="sender")
         scheduler_task = asyncio.create_task(Scheduler(rt.factory).run(stop), name="scheduler")
         polling = asyncio.create_task(
@@ -125,6 +179,8 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
                 await rt.dp.stop_polling()
             await asyncio.gather(*(tasks - {stopper}), return_exceptions=True)
             stopper.cancel()
+            if files is not None:
+                await files.cleanup()
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
@@ -182,11 +238,9 @@ async def run_webhook(
         ).register(app, path=settings.webhook_path)
         setup_application(app, rt.dp, bot=rt.bot)
 
-        async def healthz(_request: web.Request) -> web.Response:
-            healthy, report = await health(rt)
-            return web.json_response(report, status=200 if healthy else 503)
-
-        app.router.add_get("/healthz", healthz)
+        app.router.add_get("/healthz", _healthz(rt))
+        if rt.links is not None:
+            add_file_routes(app, rt.factory, rt.links)
         tasks = []
         if rt.zalo is not None:
             if settings.zalo_webhook_url:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,16 +66,28 @@ class Settings(BaseSettings):
     # Zalo publishes no rate limits for bots: conservative, configurable guesses.
     zalo_delivery_rate: float = Field(default=10.0, gt=0, le=1000)
     zalo_private_interval: float = Field(default=1.0, ge=0)
+    # Seconds Zalo may hold a getUpdates long poll (Zalo's default: 30).
+    zalo_poll_timeout: int = Field(default=30, ge=1, le=60)
+    # Minutes of Zalo answering nothing but 429 (quota exceeded) before the ward's
+    # admins are told.
+    zalo_quota_report_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    # The public address of this server's web endpoints (signed file links: Zalo fetches
+    # photos from a URL and has no way to send documents). Default: ZALO_WEBHOOK_URL's
+    # origin. Unset in polling mode: Zalo residents are told a file's name only.
+    public_url: str | None = None
+    # The key that signs file links (32+ characters); default: derived from the Zalo token.
+    file_link_key: SecretStr | None = None
+    file_link_hours: float = Field(default=24.0, gt=0, le=7 * 24)
 
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return normalise_database_url(value)
 
-    @field_validator("telegram_api_url", "zalo_api_url")
+    @field_validator("telegram_api_url", "zalo_api_url", "public_url")
     @classmethod
-    def _strip_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
 
     def require_token(self) -> str:
         if self.telegram_token is None or not self.telegram_token.get_secret_value().strip():
@@ -110,6 +123,41 @@ class Settings(BaseSettings):
                 "(letters, digits, ':', '-' or '_')."
             )
         return token
+
+    def public_base_url(self) -> str | None:
+        """Where file links point: PUBLIC_URL, else the Zalo webhook's origin."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        if self.zalo_webhook_url:
+            parts = urlsplit(self.zalo_webhook_url)
+            return f"{parts.scheme}://{parts.netloc}"
+        return None
+
+    def file_link_key_bytes(self) -> bytes | None:
+        """The key that signs file links, or None when nothing needs file links."""
+        from bot.services.file_links import derive_key
+
+        if self.file_link_key is not None and self.file_link_key.get_secret_value().strip():
+            key = self.file_link_key.get_secret_value().strip()
+            if len(key) < 32:
+                raise ConfigError(
+                    "WARDBOT_FILE_LINK_KEY must be at least 32 characters (or unset, to "
+                    "derive one from the Zalo token)."
+                )
+            return key.encode()
+        token = self.zalo_token_value()
+        return derive_key(token) if token else None
+
+    def secrets(self) -> list[str]:
+        """Every secret this process holds, for the log redactor."""
+        values = [
+            self.telegram_token,
+            self.zalo_token,
+            self.webhook_secret,
+            self.zalo_webhook_secret,
+            self.file_link_key,
+        ]
+        return [v.get_secret_value().strip() for v in values if v is not None]
 
     def require_zalo_webhook_secret(self) -> str:
         secret = self.zalo_webhook_secret.get_secret_value() if self.zalo_webhook_secret else ""

@@ -14,6 +14,7 @@ def build_router() -> Router:
     from handlers import (
         chats,
         households,
+        links,
         menu,
         notices,
         oversight,
@@ -36,6 +37,7 @@ def build_router() -> Router:
         menu.router,
         roles.router,
         registration.router,
+        links.router,
         households.router,
         profile.router,
         notices.router,

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.delivery.render import Outgoing, renderer
 from bot.i18n import N_, _, all_translations, format_datetime, get_i18n
 from bot.models import Delivery, ResidentialGroup
-from bot.services import links, registration, wards
+from bot.services import registration, wards
 from bot.services.errors import InvalidInput, StaleButton
 from bot.services.people import Actor, clean_name, clean_text, ensure_person, set_language
 from bot.telegram.middlewares import CHANNEL
@@ -41,8 +41,6 @@ class Registration(StatesGroup):
     phone = State()
     address = State()
     confirm = State()
-    # The phone is a resident's registered on Zalo: the code sent there joins the accounts.
-    link_code = State()
 
 
 class LanguagePick(CallbackData, prefix="lang"):
@@ -270,44 +268,16 @@ async def got_contact(
         raise InvalidInput(
             _("Please share your own number with the “📱 Share my phone number” button.")
         )
-    owner = await links.registered_owner(session, actor, message.contact.phone_number)
-    if owner is not None and await links.linked_channels(session, owner.id) == ["zalo"]:  # type: ignore[arg-type]
-        # Registered on Zalo with this phone: the same person, once they prove they also
-        # hold that Zalo account.
-        await links.request(session, actor, message.contact.phone_number)
-        await state.set_state(Registration.link_code)
-        await message.answer(
-            _(
-                "This phone number is already registered on Zalo. A 6-digit code was sent "
-                "to that Zalo account: type it here to link your Telegram account to the "
-                "same registration."
-            ),
-            reply_markup=cancel_keyboard(),
-        )
-        return
-    phone = await registration.check_phone_free(session, actor, message.contact.phone_number)
+    # Telegram vouches for this number (the person's own): it wins over the same number
+    # typed on Zalo by anyone, whose registration goes back to their leader.
+    phone = await registration.check_phone_free(
+        session, actor, message.contact.phone_number, verified=True
+    )
     await state.update_data(phone=phone)
     await state.set_state(Registration.address)
     await message.answer(
         _("What is your household's address? (for example: Số 12, ngõ 5, đường Lê Lợi)"),
         reply_markup=cancel_keyboard(),
-    )
-
-
-@router.message(Registration.link_code, F.text)
-async def got_link_code(
-    message: Message, session: AsyncSession, actor: Actor, state: FSMContext
-) -> None:
-    confirmation = await links.confirm(session, actor, message.text or "")
-    if confirmation.actor is None:
-        if confirmation.tries_left <= 0:
-            await state.clear()
-        await message.answer(links.wrong_code_message(confirmation))
-        return
-    await state.clear()
-    await message.answer(
-        _("✅ Your Telegram account is now linked to your registration."),
-        reply_markup=main_menu(confirmation.actor),
     )
 
 
@@ -384,6 +354,8 @@ async def submit(
         full_name=data["full_name"],
         phone=data["phone"],
         address=data["address"],
+        # Only ever set from Telegram's contact button, checked as the sender's own.
+        phone_verified=True,
     )
     await state.clear()
     await query.answer()
@@ -443,12 +415,22 @@ def request_text(request: registration.PendingRequest) -> str:
 
 
 def _zalo_note(request: registration.PendingRequest) -> str:
-    if request.phone_verified or "zalo" not in request.channels:
-        return ""
-    return "\n" + _(
-        "📱 Registered on Zalo: the phone number was typed, not verified. "
-        "Please call it to confirm."
-    )
+    notes = []
+    if not request.phone_verified:
+        notes.append(
+            _(
+                "📱 Registered on Zalo: the phone number was typed, not verified. "
+                "Please call it to confirm."
+            )
+        )
+    if request.verified_by_other is not None:
+        notes.append(
+            _(
+                "⚠️ This number has since been verified on Telegram by another resident, "
+                "{name}: check that this registration is genuine before approving it."
+            ).format(name=esc(request.verified_by_other.full_name or "—"))
+        )
+    return "".join("\n" + note for note in notes)
 
 
 @renderer("registration.request")
@@ -476,6 +458,16 @@ async def render_decision(session: AsyncSession, row: Delivery) -> Outgoing | No
             text += "\n" + _("Reason: {note}").format(note=esc(row.params["note"]))
         text += "\n" + _("Send /start to register again.")
     return Outgoing(text=text)
+
+
+@renderer("registration.review_again")
+async def render_review_again(session: AsyncSession, row: Delivery) -> Outgoing | None:
+    return Outgoing(
+        text=_(
+            "Your registration in {group} is being reviewed again by the group leader. "
+            "Until it is approved, you can read notices but not take part in decisions."
+        ).format(group=esc(row.params.get("group", "")))
+    )
 
 
 @router.callback_query(Decision.filter())

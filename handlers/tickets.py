@@ -620,6 +620,8 @@ async def resident_text(session: AsyncSession, ticket: Ticket) -> str:
         lines.append(due)
     if ticket.anonymous:
         lines.append(_("Sent anonymously."))
+    if ticket.place:
+        lines.append(_("📍 Place: {place}").format(place=esc(ticket.place)))
     lines += ["", esc(clip(ticket.description, 1200)), "", _("<b>History</b>")]
     for event in await tickets.history(session, ticket.id, public_only=True):  # type: ignore[arg-type]
         if line := _history_line(event, offices, internal=False):
@@ -894,6 +896,8 @@ async def card_text(
                 f'{ticket.longitude:.6f}">{ticket.latitude:.5f}, {ticket.longitude:.5f}</a>'
             )
         )
+    if ticket.place:
+        lines.append(_("📍 Place: {place}").format(place=esc(ticket.place)))
     lines += ["", esc(clip(ticket.description, CARD_TEXT_MAX))]
     if ticket.status == TicketStatus.ANSWERED:
         if ticket.answer_text:

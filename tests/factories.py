@@ -26,6 +26,18 @@ async def person(session: AsyncSession, language: str = "vi") -> Actor:
     )
 
 
+async def zalo_person(session: AsyncSession, external: str) -> Actor:
+    """Someone who wrote to the bot on Zalo (first contact, nothing registered)."""
+    return await ensure_person(
+        session,
+        channel="zalo",
+        external_id=external,
+        chat_id=external,
+        username=None,
+        language="vi",
+    )
+
+
 def phone(n: int) -> str:
     return f"+849123{n:05d}"
 
@@ -49,6 +61,8 @@ async def resident(
         full_name=name,
         phone=phone(number),
         address=address or f"Số {number}, ngõ 1",
+        # A Telegram resident: the phone came from Telegram's contact button.
+        phone_verified=True,
     )
     if verify_by is not None:
         await registration.decide(session, verify_by, actor.resident.id, approve=True)  # type: ignore[union-attr]

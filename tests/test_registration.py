@@ -102,6 +102,7 @@ async def test_a_phone_already_registered_by_someone_else_is_refused(
             full_name="Trần Thị Bình",
             phone="0912300001",
             address="Số 2",
+            phone_verified=True,
         )
 
 

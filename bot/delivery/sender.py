@@ -5,7 +5,9 @@
 - per messenger (a transport with ``limits``, e.g. Zalo): its own rate and chat pacing,
   on top of the global bucket,
 - 429 → wait ``retry_after`` and retry that message, without counting an attempt,
-- 403 → the person blocked the bot: mark them unreachable, stop writing to them,
+- a quota used up (Zalo's 429, ``quota``): wait as the transport says (its waits grow)
+  and retry, counting an attempt, and give up only after ``quota_max_attempts``,
+- blocked (Telegram's 403) → mark the person unreachable, stop writing to them,
 - any other error → retry with exponential backoff, then fail keeping the error.
 
 How a row travels, and why it is sent exactly once:
@@ -79,6 +81,8 @@ class SendResult:
     permanent: bool = False
     # The request may have reached the messenger although it failed (a timeout).
     uncertain: bool = False
+    # The messenger's quota is used up (with ``retry_after``): an attempt is counted.
+    quota: bool = False
     error: str | None = None
 
 
@@ -104,6 +108,9 @@ class Limits:
     private_interval: float = 1.0
     group_per_minute: int = 20
     max_attempts: int = 5
+    # Tries refused for a used-up quota before a message is given up: with waits that
+    # grow to 10 minutes (bot/zalo/quota.py), about three hours.
+    quota_max_attempts: int = 24
     backoff_base: float = 2.0
     backoff_max: float = 900.0
     # Requests in flight at once (a slow messenger must not stall the whole queue).
@@ -689,8 +696,12 @@ class Sender:
                 external_message_id=message_id,
             )
         if result.retry_after:
-            # Too fast: wait as told, and retry this very part; no attempt is counted.
+            # Too fast: wait as told, and retry this very part; no attempt is counted,
+            # unless a quota is used up: then the wait grows and the tries are counted.
             self.stats.retried_429 += 1
+            attempts = row.attempts + 1 if result.quota else row.attempts
+            if result.quota and attempts >= self.limits.quota_max_attempts:
+                return self._failure(row, result.error or "quota exceeded", permanent=True)
             self._pacers.get(row.channel, self.pacer).hold(row.chat_key, result.retry_after)
             if not row.is_group:
                 # A private chat tolerates bursts; a 429 there means the bot as a whole
@@ -700,7 +711,7 @@ class Sender:
             return Outcome(
                 row,
                 DeliveryStatus.PENDING,
-                attempts=row.attempts,
+                attempts=attempts,
                 parts_sent=row.parts_sent,
                 next_attempt_at=now + timedelta(seconds=result.retry_after),
                 external_message_id=message_id,

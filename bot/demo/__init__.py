@@ -52,6 +52,12 @@ def check_port(host: str, port: int) -> None:
             raise
 
 
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 async def run_demo(
     *,
     host: str = "127.0.0.1",
@@ -76,6 +82,7 @@ async def run_demo(
             host=host,
             port=port,
         )
+        files_port = free_port(host)
         engine = create_engine(url)
         try:
             async with session_factory(engine)() as session, emulator.client() as people:
@@ -85,6 +92,9 @@ async def run_demo(
                 await session.commit()
             # Newcomers on Zalo, for the web chat's Zalo persona.
             zalo = emulator.emulator.zalo  # type: ignore[attr-defined]
+            # The bot exists on Zalo's side before wardbot connects, as on the real
+            # platform: what users write meanwhile waits for the first getUpdates.
+            zalo.bot(ZALO_DEMO_TOKEN)
             for name in ZALO_PEOPLE:
                 zalo.create_user(name)
         finally:
@@ -97,6 +107,10 @@ async def run_demo(
             delivery_poll_interval=0.3,
             zalo_token=ZALO_DEMO_TOKEN,
             zalo_api_url=f"{emulator.base_url}/zalo",
+            # Files for Zalo users as signed links, served beside the emulator.
+            public_url=f"http://{host}:{files_port}",
+            webhook_host=host,
+            webhook_port=files_port,
         )
         bot = asyncio.create_task(run_polling(settings, stop=stop))
         ready(

@@ -20,8 +20,9 @@ class AccountLink(SQLModel, table=True):
     __tablename__ = "account_link"
 
     id: int | None = Field(default=None, primary_key=True)
-    # The registered person the account asks to join.
-    person_id: int | None = fk("person.id", ondelete="CASCADE", nullable=False)
+    # The registered person the account asks to join; NULL when nobody holds the number:
+    # the request is answered and counted exactly as a real one, so asking tells nothing.
+    person_id: int | None = fk("person.id", ondelete="CASCADE")
     # The new account (Zalo), still on its own provisional person.
     account_id: int | None = fk("channel_account.id", ondelete="CASCADE", nullable=False)
     code_hash: str = Field(max_length=64)

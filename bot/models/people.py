@@ -20,6 +20,10 @@ class Person(SQLModel, table=True):
     full_name: str | None = Field(default=None, max_length=120)
     # E.164, e.g. +84912345678; the key that makes one person of two messenger accounts.
     phone: str | None = Field(default=None, max_length=20, index=True)
+    # When the messenger itself vouched for the phone (Telegram's contact button, the
+    # person's own number). NULL for a typed number (Zalo): that proves nothing, so it
+    # never matches the household list and never holds the number against anyone.
+    phone_verified_at: datetime | None = datetime_field()
     language: str = Field(default="vi", max_length=8)
     created_at: datetime = created_at_field()
 

@@ -50,6 +50,9 @@ class Ticket(SQLModel, table=True):
     description: str = Field(sa_column=Column(Text, nullable=False))
     latitude: float | None = None
     longitude: float | None = None
+    # Where it is, in the resident's words (an address or a landmark): Zalo's bots
+    # receive no location, so a Zalo resident types it.
+    place: str | None = Field(default=None, max_length=200)
     status: str = Field(default=TicketStatus.NEW, max_length=16, index=True)
     assigned_officer_id: int | None = fk("person.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()

@@ -285,7 +285,8 @@ def _columns(row: list[str]) -> dict[str, int] | None:
 async def import_roster(
     session: AsyncSession, actor: Actor, group_id: int, filename: str, content: bytes
 ) -> RosterReport:
-    """Replace the group's list; verify at once every resident whose phone is on it."""
+    """Replace the group's list; verify at once every resident whose verified phone is on
+    it (a phone typed on Zalo proves nothing and is left to the leader's review)."""
     group = await _group_for_leader(session, actor, group_id)
     rows = parse_roster(filename, content)
     report = RosterReport()
@@ -321,7 +322,12 @@ async def import_roster(
         await session.exec(
             select(Resident, Person)
             .join(Person, col(Person.id) == Resident.person_id)
-            .where(Resident.group_id == group.id, col(Person.phone).in_(list(phones)))
+            .where(
+                Resident.group_id == group.id,
+                col(Person.phone).in_(list(phones)),
+                # A typed phone is not evidence: the leader reviews those registrations.
+                col(Person.phone_verified_at).is_not(None),
+            )
         )
     ).all()
     for resident, person in candidates:

@@ -1,11 +1,16 @@
 """One person, one resident: a second messenger account joins the person it belongs to.
 
 Someone registered on Telegram (their phone verified by Telegram's contact sharing)
-writes to the bot on Zalo and gives the same phone. The Zalo account then joins that
-person, after a code sent to their Telegram account is typed on Zalo: the same phone
-alone proves nothing, since anyone can type a number. From then on the person has two
+writes to the bot on Zalo and asks to link. The Zalo account then joins that person,
+after a code sent to their Telegram account is typed on Zalo: the same phone alone
+proves nothing, since anyone can type a number. From then on the person has two
 accounts and is still one resident of one household: one vote, one ticket history, and
 notices on both channels, counted once.
+
+Nobody learns from asking whether a number is registered: a request for a number no
+verified resident holds is answered, stored and counted exactly like a real one (a code
+that nothing can match). Requests are limited per requester and per number. Every other
+account of the person is told when an account joins, and any of them can undo it.
 """
 
 from __future__ import annotations
@@ -25,15 +30,23 @@ from bot.delivery.outbox import enqueue
 from bot.i18n import __
 from bot.models import AccountLink, ChannelAccount, Person, Resident
 from bot.services import audit
-from bot.services.errors import Conflict, InvalidInput, NotAllowed
+from bot.services.errors import Conflict, NotAllowed, NotFound
 from bot.services.people import Actor, actor_for_person, normalise_phone
+from bot.services.registration import holders
 
 CODE_TTL = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
 # Codes one registered person may be sent in an hour: asking again and again must not
-# turn the bot into a way to pester them.
+# turn the bot into a way to pester them. Past it, requests are answered as usual but
+# send nothing (saying so would tell the asker that the number is registered).
 MAX_CODES_PER_HOUR = 3
+# Requests one account may make, whatever the numbers: each is a chance to guess a code
+# and to probe a number.
+MAX_REQUESTS_PER_HOUR = 3
+MAX_REQUESTS_PER_DAY = 6
 KIND = "account.link_code"
+LINKED_KIND = "account.linked"
+UNLINKED_KIND = "account.unlinked"
 
 
 def _hash(code: str) -> str:
@@ -41,49 +54,51 @@ def _hash(code: str) -> str:
 
 
 async def registered_owner(session: AsyncSession, actor: Actor, phone: str) -> Person | None:
-    """The other registered person whose phone this is, if any."""
-    phone = normalise_phone(phone)
-    return (
-        await session.exec(
-            select(Person)
-            .join(Resident, col(Resident.person_id) == Person.id)
-            .where(Person.phone == phone, Person.id != actor.person_id)
-        )
-    ).first()
+    """The other registered person who holds this phone (verified by their messenger)."""
+    return (await session.exec(holders(normalise_phone(phone), other_than=actor.person_id))).first()
 
 
 @dataclass
 class LinkRequest:
     link: AccountLink
-    # Accounts the code was sent to (0: the owner cannot be reached, nothing to type).
+    # Accounts the code was sent to. Callers must not show it: it says whether the
+    # number is registered.
     sent: int
 
 
+async def _count(session: AsyncSession, *conditions: object) -> int:
+    return int(
+        (await session.exec(select(func.count()).select_from(AccountLink).where(*conditions))).one()
+    )
+
+
 async def request(session: AsyncSession, actor: Actor, phone: str) -> LinkRequest:
-    """Send a code to the accounts of the registered person with this phone."""
+    """Send a code to the accounts of the registered person who holds this phone."""
     account = actor.account
     if account is None or account.id is None:
         raise NotAllowed()
-    if actor.resident is not None:
+    if actor.resident is not None and actor.resident.status != "rejected":
         raise Conflict(__("This account is already registered."))
-    owner = await registered_owner(session, actor, phone)
-    if owner is None:
-        raise InvalidInput(__("No registered resident has this phone number."))
+    phone = normalise_phone(phone)
     now = clock.now()
-    recent = (
-        await session.exec(
-            select(func.count())
-            .select_from(AccountLink)
-            .where(
-                AccountLink.person_id == owner.id,
-                col(AccountLink.created_at) > now - timedelta(hours=1),
-            )
+    mine = AccountLink.account_id == account.id
+    if (
+        await _count(session, mine, col(AccountLink.created_at) > now - timedelta(hours=1))
+        >= MAX_REQUESTS_PER_HOUR
+        or await _count(session, mine, col(AccountLink.created_at) > now - timedelta(days=1))
+        >= MAX_REQUESTS_PER_DAY
+    ):
+        raise Conflict(__("You have asked for too many codes. Please try again later."))
+    owner = await registered_owner(session, actor, phone)
+    if owner is not None and (
+        await _count(
+            session,
+            AccountLink.person_id == owner.id,
+            col(AccountLink.created_at) > now - timedelta(hours=1),
         )
-    ).one()
-    if recent >= MAX_CODES_PER_HOUR:
-        raise Conflict(
-            __("Too many codes were sent to this person in the last hour. Please try later.")
-        )
+        >= MAX_CODES_PER_HOUR
+    ):
+        owner = None
     # An earlier code for this account stops working (kept, so it still counts above).
     await session.exec(
         update(AccountLink)
@@ -92,20 +107,23 @@ async def request(session: AsyncSession, actor: Actor, phone: str) -> LinkReques
     )
     code = f"{secrets.randbelow(1_000_000):06d}"
     link = AccountLink(
-        person_id=owner.id,
+        person_id=owner.id if owner else None,
         account_id=account.id,
-        code_hash=_hash(code),
+        # Without an owner, the hash of nothing any typed code can produce.
+        code_hash=_hash(code) if owner else secrets.token_hex(32),
         expires_at=now + CODE_TTL,
     )
     session.add(link)
     await session.flush()
-    sent = await enqueue(
-        session,
-        kind=KIND,
-        person_ids=[owner.id],  # type: ignore[list-item]
-        params={"code": code, "channel": account.channel},
-        ref=("account_link", link.id),  # type: ignore[arg-type]
-    )
+    sent = 0
+    if owner is not None:
+        sent = await enqueue(
+            session,
+            kind=KIND,
+            person_ids=[owner.id],  # type: ignore[list-item]
+            params={"code": code, "channel": account.channel},
+            ref=("account_link", link.id),  # type: ignore[arg-type]
+        )
     return LinkRequest(link, sent)
 
 
@@ -116,11 +134,15 @@ class Confirmation:
     tries_left: int
 
 
-async def confirm(session: AsyncSession, actor: Actor, code: str) -> Confirmation:
+async def confirm(
+    session: AsyncSession, actor: Actor, code: str, *, display_name: str | None = None
+) -> Confirmation:
     """Join this account to the person the code was sent to.
 
     A wrong code is an outcome, not an error: the failed try must be written (the caller
-    commits), or guessing would cost nothing. Conflict when no code is valid any more."""
+    commits), or guessing would cost nothing. Conflict when no code is valid any more.
+    ``display_name`` is the account's name on its messenger, shown to the person's other
+    accounts so they recognise (or not) the account that joined."""
     account = actor.account
     if account is None:
         raise NotAllowed()
@@ -137,13 +159,26 @@ async def confirm(session: AsyncSession, actor: Actor, code: str) -> Confirmatio
     link.attempts += 1
     session.add(link)
     typed = "".join(ch for ch in code if ch.isdigit())
-    if not hmac.compare_digest(_hash(typed), link.code_hash):
+    if link.person_id is None or not hmac.compare_digest(_hash(typed), link.code_hash):
         await session.flush()
         return Confirmation(None, MAX_ATTEMPTS - link.attempts)
     link.used_at = now
     provisional = account.person_id
     owner = await session.get(Person, link.person_id)
     assert owner is not None
+    # Told first, so an account the new one replaces below hears of it too.
+    await enqueue(
+        session,
+        kind=LINKED_KIND,
+        person_ids=[owner.id],  # type: ignore[list-item]
+        params={
+            "account_id": account.id,
+            "channel": account.channel,
+            "name": (display_name or "").strip()[:64],
+            "at": now.isoformat(),
+        },
+        ref=("account_link", link.id),  # type: ignore[arg-type]
+    )
     # The owner may have had an account on this channel already (an old Zalo account):
     # the new one takes its place, so the person is reached once per channel.
     await session.exec(
@@ -153,18 +188,8 @@ async def confirm(session: AsyncSession, actor: Actor, code: str) -> Confirmatio
             col(ChannelAccount.id) != account.id,
         )
     )
-    account.person_id = owner.id
-    session.add(account)
-    await session.flush()
+    await _move(session, account, to=owner.id, owner=owner.id, action="account.link")  # type: ignore[arg-type]
     await _drop_provisional(session, provisional)
-    await audit.record(
-        session,
-        actor=audit.actor_of(owner.id),
-        action="account.link",
-        entity_type="person",
-        entity_id=owner.id,
-        data={"channel": account.channel, "account_id": account.id},
-    )
     return Confirmation(
         await actor_for_person(session, owner, account), MAX_ATTEMPTS - link.attempts
     )
@@ -179,8 +204,66 @@ def wrong_code_message(confirmation: Confirmation) -> str:
     )
 
 
+async def linked_account(session: AsyncSession, actor: Actor, account_id: int) -> ChannelAccount:
+    """An account that joined the actor's person with a code (the one an undo detaches).
+
+    The person's first account never qualifies: an account that joined cannot undo the
+    others."""
+    account = await session.get(ChannelAccount, account_id)
+    if account is None or actor.person_id is None or account.person_id != actor.person_id:
+        raise NotFound(__("This account is no longer linked to your registration."))
+    joined = (
+        await session.exec(
+            select(AccountLink.id).where(
+                AccountLink.account_id == account.id,
+                AccountLink.person_id == actor.person_id,
+                col(AccountLink.used_at).is_not(None),
+            )
+        )
+    ).first()
+    if joined is None:
+        raise NotAllowed()
+    return account
+
+
+async def unlink(session: AsyncSession, actor: Actor, account_id: int) -> ChannelAccount:
+    """Detach an account that joined the actor's person: it becomes a new, unregistered
+    person again. Any account of the person may do it (the joined one too)."""
+    account = await linked_account(session, actor, account_id)
+    owner = actor.require_person()
+    fresh = Person(language=owner.language)
+    session.add(fresh)
+    await session.flush()
+    await _move(session, account, to=fresh.id, owner=owner.id, action="account.unlink")  # type: ignore[arg-type]
+    await enqueue(
+        session,
+        kind=UNLINKED_KIND,
+        person_ids=[owner.id, fresh.id],  # type: ignore[list-item]
+        params={"channel": account.channel},
+    )
+    return account
+
+
+async def _move(
+    session: AsyncSession, account: ChannelAccount, *, to: int, owner: int, action: str
+) -> None:
+    """The account now belongs to person ``to``; the owner's audit trail says so."""
+    account.person_id = to
+    session.add(account)
+    await session.flush()
+    await audit.record(
+        session,
+        actor=audit.actor_of(owner),
+        action=action,
+        entity_type="person",
+        entity_id=owner,
+        data={"channel": account.channel, "account_id": account.id},
+    )
+
+
 async def _drop_provisional(session: AsyncSession, person_id: int | None) -> None:
-    """The person first contact created for the account, now empty, goes."""
+    """The person first contact created for the account, now empty, goes. One with a
+    registration stays (a rejected one may still be the author of a ticket)."""
     if person_id is None:
         return
     others = (
@@ -203,4 +286,12 @@ async def linked_channels(session: AsyncSession, person_id: int) -> list[str]:
     return sorted(set(rows.all()))
 
 
-__all__ = ["Confirmation", "LinkRequest", "confirm", "linked_channels", "request"]
+__all__ = [
+    "Confirmation",
+    "LinkRequest",
+    "confirm",
+    "linked_account",
+    "linked_channels",
+    "request",
+    "unlink",
+]

@@ -1,12 +1,19 @@
 """A resident registers: group, name, own phone, household address; the leader decides.
 
 A new address creates a household with the resident as its representative; a known
-address adds a member. A phone on the leader's household list verifies at once.
+address adds a member. A phone on the leader's household list verifies at once, but
+only a phone the messenger vouched for (Telegram's contact button: the person's own
+number). A typed phone (Zalo) proves nothing: it never matches the list, never makes
+anyone a representative, and never holds the number against anyone else; the leader
+reviews such a registration and calls the number. When the number is later verified
+on Telegram by someone, the verified one wins and the typed registration goes back to
+the leader.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -39,16 +46,34 @@ class Registration:
     reviewers_notified: int
 
 
-async def check_phone_free(session: AsyncSession, actor: Actor, phone: str) -> str:
-    """Normalise the phone and refuse one that another registered person already uses."""
-    phone = normalise_phone(phone)
-    other = (
-        await session.exec(
-            select(Person.id)
-            .join(Resident, col(Resident.person_id) == Person.id)
-            .where(Person.phone == phone, Person.id != actor.person_id)
+def holders(phone: str, *, other_than: int | None = None) -> Any:
+    """People who hold ``phone``: verified by their messenger, with a registration that
+    was not rejected. A typed phone, or a rejected registration, holds nothing."""
+    query = (
+        select(Person)
+        .join(Resident, col(Resident.person_id) == Person.id)
+        .where(
+            Person.phone == phone,
+            col(Person.phone_verified_at).is_not(None),
+            Resident.status != "rejected",
         )
-    ).first()
+    )
+    if other_than is not None:
+        query = query.where(Person.id != other_than)
+    return query
+
+
+async def check_phone_free(
+    session: AsyncSession, actor: Actor, phone: str, *, verified: bool = False
+) -> str:
+    """Normalise the phone; a verified one is refused if someone else holds it already.
+
+    A typed phone is never refused for being someone else's: refusing it would tell a
+    stranger that the number is registered, and accepting it reserves nothing."""
+    phone = normalise_phone(phone)
+    if not verified:
+        return phone
+    other = (await session.exec(holders(phone, other_than=actor.person_id))).first()
     if other is not None:
         raise Conflict(
             __(
@@ -67,7 +92,10 @@ async def submit(
     full_name: str,
     phone: str,
     address: str,
+    phone_verified: bool = False,
 ) -> Registration:
+    """``phone_verified``: the messenger itself gave the phone as the person's own
+    (Telegram's contact button); False for a typed number."""
     person = actor.require_person()
     if actor.resident is not None and actor.resident.status != "rejected":
         raise Conflict(__("You are already registered. To move, use ⚙️ Settings."))
@@ -75,7 +103,8 @@ async def submit(
     if group is None or not group.active:
         raise NotFound(__("This residential group no longer exists. Please choose again."))
     person.full_name = clean_name(full_name)
-    person.phone = await check_phone_free(session, actor, phone)
+    person.phone = await check_phone_free(session, actor, phone, verified=phone_verified)
+    person.phone_verified_at = clock.now() if phone_verified else None
     address = clean_text(address, max_length=ADDRESS_MAX, min_length=3)
     session.add(person)
 
@@ -91,7 +120,55 @@ async def submit(
     resident.requested_at = clock.now()
     await session.flush()
     actor.resident = resident
+    if phone_verified:
+        await _review_typed_claims(session, person)
     return await _place(session, actor, resident, group, address, action="resident.register")
+
+
+async def _review_typed_claims(session: AsyncSession, owner: Person) -> None:
+    """The number's owner verified it: registrations that only typed it go back to their
+    leader, who decides again knowing the number is someone else's."""
+    claims = (
+        await session.exec(
+            select(Resident)
+            .join(Person, col(Person.id) == Resident.person_id)
+            .where(
+                Person.phone == owner.phone,
+                Person.id != owner.id,
+                col(Person.phone_verified_at).is_(None),
+                Resident.status != "rejected",
+            )
+        )
+    ).all()
+    for claim in claims:
+        group = await session.get(ResidentialGroup, claim.group_id)
+        assert group is not None
+        was = claim.status
+        claim.status = "pending"
+        claim.decided_at = claim.decided_by_id = None
+        claim.decision_note = None
+        session.add(claim)
+        await session.flush()
+        await audit.record(
+            session,
+            actor=audit.actor_of(owner.id),
+            action="resident.review_again",
+            entity_type="resident",
+            entity_id=claim.id,
+            ward_id=group.ward_id,
+            data={"reason": "phone verified by another person", "was": was},
+        )
+        household = await session.get(Household, claim.household_id) if claim.household_id else None
+        if household is not None:
+            await _ask_reviewers(session, claim, group, household)
+        if was == "verified":
+            await enqueue(
+                session,
+                kind="registration.review_again",
+                person_ids=[claim.person_id] if claim.person_id else [],
+                params={"group": group.name},
+                ref=("resident", claim.id),  # type: ignore[arg-type]
+            )
 
 
 async def move(session: AsyncSession, actor: Actor, *, group_id: int, address: str) -> Registration:
@@ -123,7 +200,12 @@ async def _place(
     action: str,
 ) -> Registration:
     person = actor.require_person()
-    listed = await households.roster_match(session, group.id, person.phone)
+    # Only a verified phone is evidence of who someone is.
+    listed = (
+        await households.roster_match(session, group.id, person.phone)
+        if person.phone_verified_at is not None
+        else None
+    )
     if listed is not None:
         household = await session.get(Household, listed.household_id)
         assert household is not None
@@ -199,10 +281,12 @@ class PendingRequest:
     # The messengers the person uses: a phone is verified by Telegram's contact sharing,
     # but only typed on Zalo, so the reviewer is told to call it.
     channels: list[str] = field(default_factory=list)
+    # Someone else verified this (typed) number as their own: the reviewer is told.
+    verified_by_other: Person | None = None
 
     @property
     def phone_verified(self) -> bool:
-        return "telegram" in self.channels
+        return self.person.phone_verified_at is not None
 
 
 async def get_request(session: AsyncSession, resident_id: int) -> PendingRequest:
@@ -224,7 +308,10 @@ async def get_request(session: AsyncSession, resident_id: int) -> PendingRequest
             ).all()
         )
     )
-    return PendingRequest(resident, person, household, group, channels)
+    other = None
+    if person.phone_verified_at is None and person.phone:
+        other = (await session.exec(holders(person.phone, other_than=person.id))).first()
+    return PendingRequest(resident, person, household, group, channels, other)
 
 
 def _may_review(actor: Actor, group: ResidentialGroup) -> bool:

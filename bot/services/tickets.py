@@ -65,6 +65,8 @@ TYPES = (
 CHANNEL = "telegram"
 DESCRIPTION_MIN = 10
 REASON_MAX = 1000
+# An address or a landmark, typed (Zalo has no location sharing).
+PLACE_MAX = 200
 # A resident unsatisfied with an answer may reopen the ticket within this many days.
 REOPEN_DAYS = 7
 # "Due soon" in lists and digests.
@@ -376,8 +378,10 @@ async def file_ticket(
     attached: list[tuple[int, str]] | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
+    place: str | None = None,
     anonymous: bool = False,
 ) -> Filed:
+    """``place``: where it is in the resident's words (an address or a landmark)."""
     resident = require_filer(actor)
     ward = await check_daily_limit(session, actor)
     rule = rule_for(ward, ticket_type)
@@ -397,6 +401,8 @@ async def file_ticket(
         latitude is not None and not (-90 <= latitude <= 90 and -180 <= longitude <= 180)  # type: ignore[operator]
     ):
         raise InvalidInput(__("This location is not valid."))
+    if place is not None:
+        place = clean_text(place, max_length=PLACE_MAX, min_length=3)
 
     now = clock.now()
     today = ward_today(ward, now)
@@ -415,6 +421,7 @@ async def file_ticket(
         description=text,
         latitude=latitude,
         longitude=longitude,
+        place=place,
         status=TicketStatus.NEW,
         created_at=now,
         updated_at=now,

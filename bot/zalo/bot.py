@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import unicodedata
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -22,15 +24,17 @@ from bot.delivery.sender import ChannelLimits
 from bot.i18n import _, get_i18n
 from bot.services import people
 from bot.services.errors import DomainError
+from bot.services.file_links import FileLinks
 from bot.zalo import notices as _notices  # noqa: F401  (registers its states)
 from bot.zalo import registration as _registration  # noqa: F401
 from bot.zalo import tickets as _tickets  # noqa: F401
 from bot.zalo import votes as _votes  # noqa: F401
-from bot.zalo.api import POLL_TIMEOUT, SECRET_HEADER, ZaloApi, ZaloError, ZaloUpdate
-from bot.zalo.context import CHANNEL, STATES, Ctx, load_record
-from bot.zalo.menu import MENU_WORDS, show_menu
+from bot.zalo.api import SECRET_HEADER, ZaloApi, ZaloError, ZaloUpdate
+from bot.zalo.context import ACTIONS, CHANNEL, STATES, Ctx, Reply, load_record
+from bot.zalo.menu import MENU_WORDS, UNLINK_WORDS, show_menu
+from bot.zalo.quota import QuotaWatch
 from bot.zalo.text import plain, split_plain
-from bot.zalo.transport import ZaloTransport
+from bot.zalo.transport import ZaloPart, ZaloPhoto, ZaloTransport
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -39,26 +43,60 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Seconds an answer may wait for Zalo's quota: under a webhook caller's timeout.
+REPLY_PATIENCE = 25.0
+
 
 def create_api(settings: Settings) -> ZaloApi | None:
     token = settings.zalo_token_value()
     if token is None:
         return None
-    return ZaloApi(token, settings.zalo_api_url)
+    return ZaloApi(token, settings.zalo_api_url, poll_timeout=settings.zalo_poll_timeout)
 
 
-def create_transport(settings: Settings, api: ZaloApi) -> ZaloTransport:
+def create_links(settings: Settings) -> FileLinks | None:
+    """Signed links to wardbot's files, when Zalo is configured and this server has a
+    public address; without one, Zalo residents are told a file's name only."""
+    base = settings.public_base_url()
+    key = settings.file_link_key_bytes()
+    if base is None or key is None:
+        return None
+    return FileLinks(base, key, timedelta(hours=settings.file_link_hours))
+
+
+def create_quota(
+    settings: Settings, factory: async_sessionmaker[AsyncSession] | None
+) -> QuotaWatch:
+    return QuotaWatch(factory, report_after=timedelta(minutes=settings.zalo_quota_report_minutes))
+
+
+def create_transport(
+    settings: Settings,
+    api: ZaloApi,
+    *,
+    links: FileLinks | None = None,
+    quota: QuotaWatch | None = None,
+) -> ZaloTransport:
     return ZaloTransport(
         api,
         ChannelLimits(
             per_second=settings.zalo_delivery_rate,
             private_interval=settings.zalo_private_interval,
         ),
+        links=links,
+        quota=quota,
     )
 
 
 async def dispatch(ctx: Ctx) -> None:
-    """Route one message by the person's state; "0" or "menu" always leads home."""
+    """Route one message by the person's state; "0" or "menu" always leads home, and
+    "Hủy liên kết" always offers to undo a link."""
+    if (
+        " ".join(unicodedata.normalize("NFC", ctx.text).lower().rstrip(".!").split())
+        in UNLINK_WORDS
+    ):
+        await ACTIONS["unlink"](ctx)
+        return
     if ctx.text.lower() in MENU_WORDS or ctx.state is None:
         intro = None
         if ctx.state is None and ctx.actor.resident is None:
@@ -81,10 +119,15 @@ class ZaloChannel:
         api: ZaloApi,
         factory: async_sessionmaker[AsyncSession],
         telegram_bot: Any = None,
+        *,
+        links: FileLinks | None = None,
+        quota: QuotaWatch | None = None,
     ) -> None:
         self.api = api
         self.factory = factory
         self.telegram_bot = telegram_bot
+        self.links = links
+        self.quota = quota or QuotaWatch(factory)
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.handled = 0
@@ -106,7 +149,7 @@ class ZaloChannel:
         if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
             self._locks.pop(update.user_id, None)
 
-    async def _process(self, update: ZaloUpdate) -> list[str]:
+    async def _process(self, update: ZaloUpdate) -> list[Reply]:
         async with self.factory() as session:
             actor = await people.ensure_person(
                 session,
@@ -124,6 +167,7 @@ class ZaloChannel:
                 api=self.api,
                 record=record,
                 telegram_bot=self.telegram_bot,
+                links=self.links,
             )
             with get_i18n().use_locale(actor.language or "vi"):
                 try:
@@ -135,19 +179,47 @@ class ZaloChannel:
             await session.commit()
             return ctx.replies
 
-    async def _reply(self, chat_id: str, replies: list[str]) -> None:
+    async def _reply(self, chat_id: str, replies: list[Reply]) -> None:
+        """Send the answers in order. Zalo's server errors are retried twice; a used-up
+        quota is waited out (growing waits, shared with the sender) for at most
+        ``REPLY_PATIENCE`` seconds, under a webhook caller's timeout; then the rest is
+        given up and logged."""
+        parts: list[ZaloPart | ZaloPhoto] = []
         for reply in replies:
-            for part in split_plain(plain(reply)):
-                for attempt in range(3):
-                    try:
-                        await self.api.send_message(chat_id, part)
-                        break
-                    except ZaloError as exc:
-                        if exc.too_fast and attempt < 2:
-                            await asyncio.sleep(exc.retry_after or 1.0)
-                            continue
+            if isinstance(reply, ZaloPhoto):
+                parts.append(reply)
+            else:
+                parts += [ZaloPart(text) for text in split_plain(plain(reply))]
+        waited = 0.0
+        for part in parts:
+            failures = 0
+            while True:
+                try:
+                    if isinstance(part, ZaloPhoto):
+                        await self.api.send_photo(chat_id, part.url)
+                    else:
+                        await self.api.send_message(chat_id, part.text)
+                    await self.quota.accepted()
+                    break
+                except ZaloError as exc:
+                    if exc.quota_exceeded:
+                        wait = await self.quota.refused()
+                    elif (exc.server_error or (exc.network and not exc.uncertain)) and failures < 2:
+                        failures += 1
+                        wait = float(failures)
+                    else:
                         log.warning("Zalo reply to %s failed: %s", chat_id, exc.description)
                         return
+                    if waited + wait > REPLY_PATIENCE:
+                        log.warning(
+                            "Zalo reply to %s given up after %.0f s: %s",
+                            chat_id,
+                            waited,
+                            exc.description,
+                        )
+                        return
+                    waited += wait
+                    await asyncio.sleep(wait)
 
     # --- long polling --------------------------------------------------------------------
 
@@ -156,7 +228,7 @@ class ZaloChannel:
         log.info("Zalo channel is running as %s", me.get("account_name") or me.get("id"))
         failures = 0
         while not stop.is_set():
-            poll = asyncio.ensure_future(self.api.get_updates(timeout=POLL_TIMEOUT))
+            poll = asyncio.ensure_future(self.api.get_updates())
             stopper = asyncio.ensure_future(stop.wait())
             done, _pending = await asyncio.wait(
                 {poll, stopper}, return_when=asyncio.FIRST_COMPLETED
@@ -168,13 +240,17 @@ class ZaloChannel:
                     await poll
                 break
             try:
+                # An empty long poll (Zalo's 408) is an empty list here, not a failure.
                 updates = poll.result()
                 failures = 0
             except ZaloError as exc:
                 failures += 1
-                log.warning("Zalo getUpdates failed (%s); retrying", exc.description)
+                wait = min(30.0, 0.5 * 2**failures)
+                log.warning(
+                    "Zalo getUpdates failed (%s); retrying in %.0f s", exc.description, wait
+                )
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=min(30.0, 0.5 * 2**failures))
+                    await asyncio.wait_for(stop.wait(), timeout=wait)
                 continue
             for update in updates:
                 task = asyncio.create_task(self.handle(update))
@@ -200,8 +276,15 @@ class ZaloChannel:
                 raw = await request.json()
             except ValueError:
                 return web.json_response({"ok": False}, status=400)
+            # [ZDOC] the body is {"ok": true, "result": {event_name, message}}.
             update = ZaloUpdate.parse(raw)
-            if update is not None:
+            if update is None:
+                # Answered 200 all the same: Zalo must not send it again and again.
+                log.warning(
+                    "a Zalo webhook body without a readable message was ignored (%s)",
+                    _shape(raw),
+                )
+            else:
                 await self.handle(update)
             return web.json_response({"ok": True})
 
@@ -209,6 +292,14 @@ class ZaloChannel:
 
     def mount(self, app: web.Application, path: str, secret: str) -> None:
         app.router.add_post(path, self.webhook_handler(secret))
+
+
+def _shape(raw: Any) -> str:
+    """What a body looked like, for the log, without its content (names, texts)."""
+    if not isinstance(raw, dict):
+        return type(raw).__name__
+    inner = raw.get("result") if isinstance(raw.get("result"), dict) else raw
+    return f"keys {sorted(raw)}, event {str(inner.get('event_name'))[:40]!r}"
 
 
 async def set_webhook(settings: Settings) -> str:

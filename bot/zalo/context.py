@@ -17,10 +17,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
 from bot.models import FsmRecord
+from bot.services.file_links import FileLinks
 from bot.services.people import Actor
 from bot.zalo.api import ZaloApi, ZaloUpdate
+from bot.zalo.transport import ZaloPhoto
 
 CHANNEL = "zalo"
+# An answer: a text (Telegram-style HTML is fine) or a photo sent by URL.
+Reply = str | ZaloPhoto
 
 Handler = Callable[["Ctx"], Awaitable[None]]
 # state name → the handler of the next message in that state
@@ -52,10 +56,12 @@ class Ctx:
     update: ZaloUpdate
     api: ZaloApi
     record: FsmRecord
-    replies: list[str] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
     # The aiogram Bot, for the few things Telegram's layer does in place (a ticket's card
     # in the office's Telegram chat is edited when a Zalo resident rates the answer).
     telegram_bot: Any = None
+    # Signed links to stored files (None without a public address).
+    links: FileLinks | None = None
 
     @property
     def text(self) -> str:
@@ -72,6 +78,10 @@ class Ctx:
     def say(self, text: str) -> None:
         """Queue a reply (Telegram-style HTML is fine: it becomes plain text)."""
         self.replies.append(text)
+
+    def photo(self, url: str) -> None:
+        """Queue a photo, which Zalo fetches from ``url``."""
+        self.replies.append(ZaloPhoto(url))
 
     def goto(self, name: str | None, **data: Any) -> None:
         """Enter state ``name`` with exactly ``data``."""

@@ -33,10 +33,14 @@ MENU: list[ZaloEntry] = [
     ZaloEntry("archive", N_("read archived notices"), _receiving),
     ZaloEntry("ticket_new", N_("send feedback (phản ánh, kiến nghị)"), _receiving),
     ZaloEntry("ticket_mine", N_("see my feedback and answers"), lambda a: a.resident is not None),
+    # Last, so that the entries above keep their numbers (votes insert theirs by index).
+    ZaloEntry("link", N_("link this Zalo account to my registration on Telegram"), _unregistered),
 ]
 
 # What a person types to get back to the menu from anywhere.
 MENU_WORDS = {"0", "menu", "/menu", "/start", "start", "hủy", "huy", "/cancel", "thoát"}
+# What undoes a link from anywhere (the words the link notices quote).
+UNLINK_WORDS = {"hủy liên kết", "huy lien ket", "unlink"}
 
 
 def show_menu(ctx: Ctx, intro: str | None = None) -> None:

@@ -1,4 +1,5 @@
-"""Reading notices on Zalo: current ones and the archive, numbered, five a page."""
+"""Reading notices on Zalo: current ones and the archive, numbered, five a page; a
+notice's files as signed links (PDFs) and photos sent by URL."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from bot.i18n import _
 from bot.services import notices
 from bot.services.errors import DomainError
 from bot.zalo.context import Ctx, action, state
+from bot.zalo.transport import file_lines
+from handlers.forms import attachment
 from handlers.notices import _list_line, notice_text
 
 SIZE = 5
@@ -66,7 +69,11 @@ async def chose(ctx: Ctx) -> None:
         ctx.say(_("Please type a notice's number, or 0 for the menu."))
         return
     view = await notices.get(ctx.session, ctx.actor, ids[picked - 1])
-    ctx.say(notice_text(view))
+    # PDFs as links in the text, photos sent by URL (Zalo has no way to send a file).
+    files, photos = file_lines([attachment(f) for f in view.attachments], ctx.links)
+    ctx.say(notice_text(view) + ("\n\n" + files if files else ""))
+    for url in photos:
+        ctx.photo(url)
     if view.is_current():
         # A leader reading another group's notice: nothing to record.
         with contextlib.suppress(DomainError):

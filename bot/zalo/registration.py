@@ -2,19 +2,19 @@
 
 The rules are ``bot.services.registration``'s, as on Telegram; the leader reviews the
 request wherever they are (Telegram's review card). Zalo does not share a verified
-phone, so a typed phone is checked by the leader, who calls it; a phone already
-verified by a registered resident leads to linking instead (``bot.services.links``).
+phone, so a typed phone proves nothing: the leader checks it by calling it, it never
+matches the household list, and what Zalo answers never depends on whether the number
+is registered elsewhere. Someone registered on Telegram links this account instead,
+from its own menu entry, with a code sent to Telegram (``bot.services.links``).
 """
 
 from __future__ import annotations
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from bot.delivery.render import Outgoing, renderer
 from bot.i18n import _
-from bot.models import Delivery
+from bot.models import Person
 from bot.services import links, registration, wards
-from bot.services.people import clean_name, normalise_phone
+from bot.services.errors import NotAllowed, NotFound
+from bot.services.people import actor_for_person, clean_name
 from bot.zalo.context import Ctx, action, numbered, state
 from bot.zalo.menu import show_menu
 
@@ -76,38 +76,25 @@ async def got_name(ctx: Ctx) -> None:
     ctx.update_data(full_name=name)
     ctx.goto("reg.phone", **ctx.data)
     ctx.say(
-        _(
-            "Your own mobile phone number (e.g. 0912 345 678). The group leader may call it "
-            "to confirm that you live here."
+        "\n".join(
+            [
+                _(
+                    "Your own mobile phone number (e.g. 0912 345 678). The group leader may "
+                    "call it to confirm that you live here."
+                ),
+                _(
+                    "Already registered on Telegram? Type 0, then choose to link this Zalo "
+                    "account instead."
+                ),
+            ]
         )
     )
 
 
 @state("reg.phone")
 async def got_phone(ctx: Ctx) -> None:
-    phone = normalise_phone(ctx.update.text)
-    owner = await links.registered_owner(ctx.session, ctx.actor, phone)
-    if owner is not None:
-        ctx.goto("link.offer", **ctx.data, phone=phone)
-        ctx.say(
-            "\n".join(
-                [
-                    _(
-                        "This phone number belongs to a resident already registered on "
-                        "another channel (Telegram). If it is yours, link this Zalo account "
-                        "to it: you stay one resident, with one vote and one ticket history."
-                    ),
-                    numbered(
-                        [
-                            _("get a link code on my other account"),
-                            _("type a different phone number"),
-                        ]
-                    ),
-                ]
-            )
-        )
-        return
-    await registration.check_phone_free(ctx.session, ctx.actor, phone)
+    # The same steps whoever holds the number: a typed phone reserves nothing.
+    phone = await registration.check_phone_free(ctx.session, ctx.actor, ctx.text)
     ctx.update_data(phone=phone)
     ctx.goto("reg.address", **ctx.data)
     ctx.say(_("Your household's address (e.g. Số 12, ngõ 5, đường Lê Lợi):"))
@@ -155,12 +142,8 @@ async def confirm(ctx: Ctx) -> None:
         phone=data["phone"],
         address=data["address"],
     )
-    if result.verified_at_once:
-        text = _(
-            "Your household is on {group}'s list: you are verified. "
-            "You can now take part in your ward's decisions."
-        )
-    elif result.reviewers_notified:
+    # A typed phone never verifies at once: the leader always reviews.
+    if result.reviewers_notified:
         text = _(
             "Thank you. Your registration was sent to the leader of {group}. "
             "You will get a message when it is approved; meanwhile you can read notices."
@@ -176,38 +159,41 @@ async def confirm(ctx: Ctx) -> None:
 # --- linking to a Telegram registration ------------------------------------------------
 
 
-@state("link.offer")
-async def link_offer(ctx: Ctx) -> None:
-    picked = ctx.number(2)
-    if picked is None:
-        ctx.say(_("Please type 1 or 2."))
-        return
-    if picked == 2:
-        ctx.goto("reg.phone", **{k: v for k, v in ctx.data.items() if k != "phone"})
-        ctx.say(_("Your own mobile phone number (e.g. 0912 345 678):"))
-        return
-    sent = await links.request(ctx.session, ctx.actor, ctx.data["phone"])
-    if not sent.sent:
-        show_menu(
-            ctx,
-            _(
-                "Your other account cannot be reached (the bot may be blocked there). "
-                "Please ask your group leader for help."
-            ),
+@action("link")
+async def link_start(ctx: Ctx) -> None:
+    ctx.goto("link.phone")
+    ctx.say(
+        "\n".join(
+            [
+                _(
+                    "To link this Zalo account to your registration on Telegram, type the "
+                    "phone number you registered with there (e.g. 0912 345 678)."
+                ),
+                _("Type 0 to cancel."),
+            ]
         )
-        return
+    )
+
+
+@state("link.phone")
+async def link_phone(ctx: Ctx) -> None:
+    await links.request(ctx.session, ctx.actor, ctx.text)
     ctx.goto("link.code")
+    # The same answer whether or not the number is registered: no oracle.
     ctx.say(
         _(
-            "A 6-digit code was sent to your account on the other channel. Type it here "
-            "within 15 minutes."
+            "If this number belongs to a resident registered on Telegram, a 6-digit code "
+            "has just been sent to them there. Type it here within 15 minutes. If no code "
+            "arrives, the number is not registered: type 0 and register instead."
         )
     )
 
 
 @state("link.code")
 async def link_code(ctx: Ctx) -> None:
-    confirmation = await links.confirm(ctx.session, ctx.actor, ctx.text)
+    confirmation = await links.confirm(
+        ctx.session, ctx.actor, ctx.text, display_name=ctx.update.name
+    )
     if confirmation.actor is None:
         ctx.say(links.wrong_code_message(confirmation))
         if confirmation.tries_left <= 0:
@@ -218,16 +204,48 @@ async def link_code(ctx: Ctx) -> None:
         ctx,
         _(
             "✅ This Zalo account is now linked to your registration. You will receive "
-            "notices here too."
+            "notices here too. Your other accounts were told; to undo it, type "
+            "“Unlink”."
         ),
     )
 
 
-@renderer(links.KIND)
-async def render_link_code(session: AsyncSession, row: Delivery) -> Outgoing | None:
-    return Outgoing(
-        text=_(
-            "🔗 Your code to link your {channel} account to wardbot: <b>{code}</b>\n"
-            "It is valid for 15 minutes. If you did not ask for it, ignore this message."
-        ).format(channel=str(row.params.get("channel", "")).capitalize(), code=row.params["code"])
+@action("unlink")
+async def unlink_start(ctx: Ctx) -> None:
+    """Typed “Hủy liên kết” anywhere: detach this account, if a code joined it."""
+    account = ctx.actor.account
+    try:
+        if account is None or account.id is None:
+            raise NotFound()
+        await links.linked_account(ctx.session, ctx.actor, account.id)
+    except (NotFound, NotAllowed):
+        show_menu(ctx, _("This Zalo account is not linked to another account's registration."))
+        return
+    ctx.goto("unlink.confirm")
+    ctx.say(
+        "\n".join(
+            [
+                _(
+                    "Unlink this Zalo account from the registration of {name}? It will no "
+                    "longer receive that registration's notices or act for it."
+                ).format(name=ctx.actor.person.full_name if ctx.actor.person else "—"),
+                numbered([_("unlink it"), _("keep it linked")]),
+            ]
+        )
     )
+
+
+@state("unlink.confirm")
+async def unlink_confirm(ctx: Ctx) -> None:
+    picked = ctx.number(2)
+    if picked is None:
+        ctx.say(_("Please type 1 or 2."))
+        return
+    if picked == 2:
+        show_menu(ctx, _("Nothing changed: the account stays linked."))
+        return
+    account = await links.unlink(ctx.session, ctx.actor, ctx.actor.account.id)  # type: ignore[union-attr,arg-type]
+    person = await ctx.session.get(Person, account.person_id)
+    ctx.actor = await actor_for_person(ctx.session, person, account)
+    # The state row belongs to the Zalo user, whoever the person: start afresh.
+    show_menu(ctx, _("This Zalo account is no longer linked to that registration."))

@@ -1,7 +1,9 @@
-"""Feedback on Zalo: file a ticket (text, photos, a location), follow it, rate the answer.
+"""Feedback on Zalo: file a ticket (text, photos, the place), follow it, rate the answer.
 
 Each step calls ``bot.services.tickets`` as the Telegram form does; texts shown to the
 resident come from the Telegram layer's own formatting, made plain by the transport.
+Zalo's bots receive no location (bot/zalo/api.py): the resident types the address or a
+landmark instead.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from bot.i18n import _, format_date
 from bot.models import Ticket, TicketStatus, TicketType
 from bot.services import tickets
 from bot.services.errors import InvalidInput
-from bot.zalo.api import EVENT_IMAGE, EVENT_LOCATION, ZaloError
+from bot.services.people import clean_text
+from bot.zalo.api import EVENT_IMAGE, ZaloError
 from bot.zalo.context import Ctx, action, numbered, state
 from bot.zalo.menu import show_menu
 from handlers.tickets import clip, refresh_cards, resident_text, status_name, type_name
@@ -127,25 +130,28 @@ async def got_file(ctx: Ctx) -> None:
     if ctx.text != "1":
         ctx.say(_("Please send a photo, or type 1 to continue."))
         return
-    ctx.goto("ticket.location", **data)
+    ctx.goto("ticket.place", **data)
     ctx.say(
         "\n".join(
             [
-                _("Where is it? Share your location on Zalo if you can."),
-                _("Type 1 to continue without a location."),
+                _(
+                    "Where is it? Type the address or a landmark nearby (e.g. đầu ngõ 5 "
+                    "Lê Lợi, cạnh nhà văn hoá Khu phố 2)."
+                ),
+                _("Type 1 to continue without a place."),
             ]
         )
     )
 
 
-@state("ticket.location")
-async def got_location(ctx: Ctx) -> None:
-    update = ctx.update
-    if update.event == EVENT_LOCATION and update.latitude is not None:
-        ctx.update_data(lat=update.latitude, lon=update.longitude)
-    elif ctx.text != "1":
-        ctx.say(_("Please share a location, or type 1 to continue without one."))
+@state("ticket.place")
+async def got_place(ctx: Ctx) -> None:
+    if ctx.update.text is None:
+        ctx.say(_("Please type the address or a landmark, or 1 to continue without one."))
         return
+    if ctx.text != "1":
+        place = clean_text(ctx.update.text, max_length=tickets.PLACE_MAX, min_length=3)
+        ctx.update_data(place=place)
     data = ctx.data
     ward = await tickets.filer_ward(ctx.session, ctx.actor)
     rule = tickets.rule_for(ward, data["type"])
@@ -181,16 +187,15 @@ async def got_anonymity(ctx: Ctx) -> None:
 def _ask_confirm(ctx: Ctx) -> None:
     data = ctx.data
     ctx.goto("ticket.confirm", **data)
-    location = _("shared") if data.get("lat") is not None else _("none")
     ctx.say(
         _(
             "Please check:\nType: <b>{type}</b>\nField: {category}\nFiles: {files}\n"
-            "Location: {location}\nSender: {who}\n\n{description}\n\nSend it?"
+            "Place: {place}\nSender: {who}\n\n{description}\n\nSend it?"
         ).format(
             type=type_name(data["type"]),
             category=data.get("category_name", ""),
             files=len(data.get("files", [])),
-            location=location,
+            place=data.get("place") or _("none"),
             who=_("anonymous") if data.get("anonymous") else _("with your name"),
             description=clip(data["description"], 1200),
         )
@@ -216,8 +221,7 @@ async def confirm(ctx: Ctx) -> None:
         category_id=data["category_id"],
         description=data["description"],
         attached=[(int(i), str(k)) for i, k in data.get("files", [])],
-        latitude=data.get("lat"),
-        longitude=data.get("lon"),
+        place=data.get("place"),
         anonymous=bool(data.get("anonymous")),
     )
     ticket = filed.ticket

@@ -3,6 +3,7 @@ Telegram emulators; residents on Zalo, leaders and officers on Telegram."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
@@ -22,8 +23,20 @@ from bot import clock
 from bot.emulator import BotSpec, EmulatorClient
 from bot.emulator.media import make_png
 from bot.emulator.zalo import ZaloPeople
-from bot.models import Ballot, ChannelAccount, Delivery, Opinion, Person, Resident, Role
-from bot.services import notices, votes
+from bot.models import (
+    Ballot,
+    ChannelAccount,
+    Delivery,
+    Opinion,
+    Person,
+    Resident,
+    Role,
+    StoredFile,
+    Ticket,
+    TicketAttachment,
+)
+from bot.services import files, households, links, notices, votes
+from bot.services.file_links import FileLinks, derive_key
 from bot.services.people import load_actor
 from bot.services.wards import find_group, get_ward_by_code
 from bot.zalo.api import SECRET_HEADER
@@ -57,6 +70,7 @@ def zstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     emulator = EmulatorThread([BotSpec(token, username=BOT_USERNAME)])
     database_url = f"sqlite+aiosqlite:///{workdir / 'wardbot.db'}"
     prepare_database(database_url)
+    files_port = free_port()
     stack = Stack(
         emulator,
         token,
@@ -66,6 +80,15 @@ def zstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "WARDBOT_ZALO_TOKEN": ZALO_TOKEN,
             "WARDBOT_ZALO_API_URL": f"{emulator.base_url}/zalo",
             "WARDBOT_ZALO_DELIVERY_RATE": "50",
+            # Short long polls, so that empty ones (Zalo's 408) happen during the tests.
+            "WARDBOT_ZALO_POLL_TIMEOUT": "2",
+            # Six seconds of nothing but 429 before the admins are told.
+            "WARDBOT_ZALO_QUOTA_REPORT_MINUTES": "0.1",
+            # Files for Zalo residents as signed links, served by the bot (the key is
+            # derived from the Zalo token: the default).
+            "WARDBOT_PUBLIC_URL": f"http://127.0.0.1:{files_port}",
+            "WARDBOT_WEBHOOK_HOST": "127.0.0.1",
+            "WARDBOT_WEBHOOK_PORT": str(files_port),
         },
     )
     process = BotProcess(stack.env(), workdir / "bot.log")
@@ -109,6 +132,18 @@ async def zalo_register(
     summary = await zalo.say(uid, address, "kiểm tra")
     assert name in summary["text"] and address in summary["text"]
     return await zalo.say(uid, "1", "Cảm ơn")
+
+
+async def zalo_ask_link(
+    zalo: ZaloPeople, tg: EmulatorClient, uid: str, telegram_user: Json, phone: str
+) -> Json:
+    """Zalo's menu → link → the Telegram phone; returns the code's message on Telegram."""
+    menu = await zalo.say(uid, "Xin chào", "liên kết tài khoản Zalo")
+    pick = re.search(r"Gõ (\d) để liên kết tài khoản Zalo", menu["text"])
+    assert pick, menu["text"]
+    await zalo.say(uid, pick.group(1), "số điện thoại")
+    await zalo.say(uid, phone, "mã gồm 6 chữ số")
+    return await tg.wait_for_message(telegram_user["id"], "Mã liên kết", timeout=WAIT)
 
 
 async def test_a_zalo_resident_registers_and_the_telegram_leader_approves(
@@ -181,20 +216,34 @@ async def test_a_zalo_resident_files_a_ticket_with_a_photo_and_rates_the_answer(
     assert road, categories["text"]
     await zalo.say(uid, road.group(1), "Hãy mô tả")
     await zalo.say(uid, "Đèn chiếu sáng ngõ 2 Lê Lợi hỏng cả tuần nay.", "tối đa 5 ảnh")
+    # Zalo delivers the image as message.photo_url; the bot downloads it into the ticket.
     await zalo.send_photo(uid, make_png(8, 8))
     await zalo.wait_for(uid, "📎 Đã nhận (1)")
-    await zalo.say(uid, "1", "Sự việc ở đâu")
-    await zalo.send_location(uid, 21.0340, 105.8400)
-    await zalo.wait_for(uid, "ẩn danh")
+    # No location on Zalo: the resident types the place.
+    asked = await zalo.say(uid, "1", "Sự việc ở đâu")
+    assert "địa điểm dễ nhận biết" in asked["text"] and "vị trí" not in asked["text"]
+    await zalo.say(uid, "Đầu ngõ 2 Lê Lợi, cạnh cột điện số 5", "ẩn danh")
     confirm = await zalo.say(uid, "1", "Vui lòng kiểm tra")
-    assert "Tệp đính kèm: 1" in confirm["text"] and "Vị trí: đã gửi" in confirm["text"]
+    assert "Tệp đính kèm: 1" in confirm["text"]
+    assert "Địa điểm: Đầu ngõ 2 Lê Lợi, cạnh cột điện số 5" in confirm["text"]
     done = await zalo.say(uid, "1", "Mã phản ánh của bạn")
     code = re.search(r"[A-Z]{2,4}-\d{4}-\d{6}", done["text"])
     assert code is not None, done["text"]
 
     card = await tg.wait_for_message(group["id"], code.group(0), timeout=WAIT)
-    assert "📍" in card["text"] and "Phạm Thị Lan" in card["text"]
+    assert "📍 Địa điểm: Đầu ngõ 2 Lê Lợi" in card["text"] and "Phạm Thị Lan" in card["text"]
     await tg.wait_for_message(group["id"], lambda m: bool(m.get("photo")), timeout=WAIT)
+
+    async def photos(session: AsyncSession) -> list[str]:
+        ticket = (await session.exec(select(Ticket).where(Ticket.code == code.group(0)))).one()
+        rows = await session.exec(
+            select(StoredFile.mime_type)
+            .join(TicketAttachment, col(TicketAttachment.file_id) == StoredFile.id)
+            .where(TicketAttachment.ticket_id == ticket.id)
+        )
+        return list(rows.all())
+
+    assert await run_db(zstack.database_url, photos) == ["image/png"]
 
     await press(tg, officer, card, "Nhận xử lý")
     await zalo.wait_for(uid, "đã nhận xử lý")
@@ -250,21 +299,18 @@ async def test_a_telegram_resident_links_zalo_and_is_one_resident_reached_once(
     user = await zalo.create_user("Minh Zalo")
     uid = user["id"]
 
-    # The same phone on Zalo leads to linking, with a code sent to Telegram.
-    await zalo.say(uid, "Xin chào", "Gõ 1 để đăng ký cư trú")
-    await zalo.say(uid, "1", "tổ dân phố")
-    await zalo.say(uid, "6", "Họ và tên")
-    await zalo.say(uid, "Vũ Văn Minh", "số điện thoại")
-    offer = await zalo.say(uid, phone, "liên kết")
-    assert "Gõ 1 để" in offer["text"]
-    await zalo.say(uid, "1", "mã gồm 6 chữ số")
-    sent = await tg.wait_for_message(telegram_user["id"], "Mã liên kết", timeout=WAIT)
+    # Linking from Zalo's menu, with a code sent to Telegram.
+    sent = await zalo_ask_link(zalo, tg, uid, telegram_user, phone)
+    assert "Không đưa mã này cho bất kỳ ai" in sent["text"]
     code = re.search(r"\b(\d{6})\b", sent["text"])
     assert code is not None, sent["text"]
     wrong = "000000" if code.group(1) != "000000" else "111111"
     await zalo.say(uid, wrong, "không đúng")
     linked = await zalo.say(uid, code.group(1), "đã được liên kết")
     assert "Gõ 1 để xem thông báo hiện hành" in linked["text"]
+    # Telegram hears of it, with a way to undo it.
+    told = await tg.wait_for_message(telegram_user["id"], "vừa được liên kết", timeout=WAIT)
+    assert "Minh Zalo" in told["text"] and any("Hủy liên kết" in b["text"] for b in buttons(told))
 
     async def accounts(session: AsyncSession) -> tuple[set[int | None], int]:
         rows = (
@@ -333,55 +379,136 @@ async def test_a_telegram_resident_links_zalo_and_is_one_resident_reached_once(
     assert await run_db(zstack.database_url, one_person) == 1
 
 
-async def test_a_zalo_resident_links_telegram_with_the_code_sent_to_zalo(
+async def test_a_stranger_typing_a_listed_phone_on_zalo_takes_nothing_over(
     zstack: Stack, tg: EmulatorClient, zalo: ZaloPeople
 ) -> None:
-    """Zalo first, Telegram second: Telegram's verified contact matches the phone typed
-    on Zalo; the code goes to Zalo and is typed on Telegram."""
-    number = next(_phones)
-    user = await zalo.create_user("Quang Zalo")
-    await zalo_register(
+    """The attack of issue 17: a stranger types, on Zalo, the phone of a household on the
+    leader's list. Not verified, not a representative, no vote; the real owner, sharing
+    his contact on Telegram, registers (verified by the list) and no code ever goes to
+    the stranger; the stranger's registration goes back to the leader with a warning."""
+    leader = await new_person(tg, "Sơn", "Đinh Văn")
+    await become(tg, leader, zstack.database_url, Role.LEADER, unit="KP07")
+    owner = await new_person(tg, "Quang", "Đỗ Minh")
+    phone = phone_for(owner)
+    national = "0" + phone.removeprefix("+84")
+
+    async def upload_list(session: AsyncSession) -> None:
+        actor = await load_actor(session, "telegram", str(leader["id"]))
+        group = await find_group(session, "KP07")
+        csv = (
+            "Địa chỉ,Họ tên,Số điện thoại,Vai trò\n"
+            f"Số 21 ngõ 4 Lê Lợi,Đỗ Minh Quang,{phone},Chủ hộ\n"
+        )
+        await households.import_roster(session, actor, group.id, "ds.csv", csv.encode())  # type: ignore[arg-type]
+
+    await run_db(zstack.database_url, upload_list)
+
+    stranger = await zalo.create_user("Quang")
+    sid = stranger["id"]
+    done = await zalo_register(
         zalo,
-        user,
+        stranger,
         group_number="7",
         name="Đỗ Minh Quang",
-        phone=f"0914 00{number}",
-        address="Số 21, ngõ 4, Lê Lợi",
+        phone=national,
+        address="Số 21 ngõ 4 Lê Lợi",
     )
-    person = await new_person(tg, "Quang", "Đỗ Minh")
-    tid = person["id"]
-    await tg.send_command(tid, "start")
-    choose = await tg.wait_for_message(tid, "Choose your language", timeout=WAIT)
-    await press(tg, person, choose, "Tiếng Việt")
-    groups = await tg.wait_for_message(tid, "tổ dân phố", timeout=WAIT)
-    while not any(b["text"] == "Khu phố 7" for b in buttons(groups)):
-        await press(tg, person, groups, "▶️")
-        groups = await tg.wait_for_message(
-            tid, lambda m: any(b["text"] == "Khu phố 7" for b in buttons(m)) or False, timeout=WAIT
-        )
-    await press(tg, person, groups, "Khu phố 7")
-    await tg.wait_for_message(tid, "Nguyễn Văn An", timeout=WAIT)
-    await tg.send_text(tid, "Đỗ Minh Quang")
-    await tg.wait_for_message(
-        tid, lambda m: bool((m.get("reply_markup") or {}).get("keyboard")), timeout=WAIT
-    )
-    await tg.share_contact(tid, phone_number=f"+8491400{number}")
-    await tg.wait_for_message(tid, "đã được đăng ký trên Zalo", timeout=WAIT)
-    sent = await zalo.wait_for(user["id"], "Mã liên kết tài khoản Telegram")
-    code = re.search(r"\b(\d{6})\b", sent["text"])
-    assert code is not None, sent["text"]
-    await tg.send_text(tid, code.group(1))
-    await tg.wait_for_message(tid, "đã được liên kết", timeout=WAIT)
+    assert "đã được gửi tới tổ trưởng" in done["text"] and "xác minh" not in done["text"]
+    menu = await zalo.say(sid, "0", "Gõ 1 để")
+    assert "biểu quyết" not in menu["text"]
+    first = await tg.wait_for_message(leader["id"], "Yêu cầu đăng ký", timeout=WAIT)
+    assert "gọi điện" in first["text"]
 
-    async def accounts(session: AsyncSession) -> set[int | None]:
+    async def stranger_state(session: AsyncSession) -> tuple[str, bool, int]:
+        account = (
+            await session.exec(select(ChannelAccount).where(ChannelAccount.external_id == sid))
+        ).one()
+        resident = (
+            await session.exec(select(Resident).where(Resident.person_id == account.person_id))
+        ).one()
+        codes = await session.exec(
+            select(Delivery).where(Delivery.kind == links.KIND, Delivery.chat_id == sid)
+        )
+        return resident.status, resident.is_representative, len(codes.all())
+
+    assert await run_db(zstack.database_url, stranger_state) == ("pending", False, 0)
+
+    # The owner on Telegram: his shared contact is not refused, and the list knows it.
+    answer = await register(tg, owner, group="Khu phố 7", name="Đỗ Minh Quang", phone=phone)
+    assert "có trong danh sách" in answer["text"]
+    again = await tg.wait_for_message(
+        leader["id"], lambda m: "đã được một cư dân khác" in (m.get("text") or ""), timeout=WAIT
+    )
+    assert "Đỗ Minh Quang" in again["text"]
+    assert await run_db(zstack.database_url, stranger_state) == ("pending", False, 0)
+
+
+async def test_zalo_answers_alike_whether_or_not_a_number_is_registered(
+    zstack: Stack, tg: EmulatorClient, zalo: ZaloPeople
+) -> None:
+    registered = await new_person(tg, "Nga", "Bùi Thị")
+    phone = phone_for(registered)
+    await register(tg, registered, group="Khu phố 5", name="Bùi Thị Nga", phone=phone)
+    unknown = f"+8491{next(_phones):04d}999"
+    answers = []
+    for number in (phone, unknown):
+        user = await zalo.create_user("Dò số")
+        # Registering with the number: the same next step either way.
+        await zalo.say(user["id"], "Xin chào", "Gõ 1 để đăng ký cư trú")
+        await zalo.say(user["id"], "1", "tổ dân phố")
+        await zalo.say(user["id"], "5", "Họ và tên")
+        await zalo.say(user["id"], "Bùi Thị Nga", "số điện thoại")
+        step = await zalo.say(user["id"], number, "Địa chỉ")
+        # Asking to link with it: the same words either way.
+        menu = await zalo.say(user["id"], "0", "liên kết tài khoản Zalo")
+        pick = re.search(r"Gõ (\d) để liên kết tài khoản Zalo", menu["text"])
+        assert pick, menu["text"]
+        await zalo.say(user["id"], pick.group(1), "số điện thoại")
+        reply = await zalo.say(user["id"], number, "Nếu số này")
+        answers.append((step["text"], reply["text"]))
+    assert answers[0] == answers[1]
+    assert "đăng ký trên kênh khác" not in str(answers)
+    # Only the registered resident got a code, on Telegram.
+    await tg.wait_for_message(registered["id"], "Mã liên kết", timeout=WAIT)
+
+
+async def test_the_owner_undoes_a_link_from_telegram(
+    zstack: Stack, tg: EmulatorClient, zalo: ZaloPeople
+) -> None:
+    owner = await new_person(tg, "Hải", "Đoàn Văn")
+    phone = phone_for(owner)
+    await register(tg, owner, group="Khu phố 4", name="Đoàn Văn Hải", phone=phone)
+    intruder = await zalo.create_user("Cán bộ phường")
+    iid = intruder["id"]
+    # Someone the owner gave the code to, believing a caller who said he was an officer.
+    sent = await zalo_ask_link(zalo, tg, iid, owner, phone)
+    code = re.search(r"\b(\d{6})\b", sent["text"])
+    assert code is not None
+    await zalo.say(iid, code.group(1), "đã được liên kết")
+    told = await tg.wait_for_message(owner["id"], "vừa được liên kết", timeout=WAIT)
+    assert "Cán bộ phường" in told["text"]
+    await press(tg, owner, told, "Hủy liên kết")
+    confirm = await tg.wait_for_message(
+        owner["id"],
+        lambda m: m["message_id"] == told["message_id"] and "Đồng ý" in str(m.get("reply_markup")),
+        timeout=WAIT,
+    )
+    await press(tg, owner, confirm, "Đồng ý hủy liên kết")
+    await tg.wait_for_message(owner["id"], "không còn được liên kết", timeout=WAIT)
+    await zalo.wait_for(iid, "không còn được liên kết")
+    # The Zalo account is a stranger again: asked to register, with no vote or notices.
+    menu = await zalo.say(iid, "0", "Gõ 1 để đăng ký cư trú")
+    assert "thông báo hiện hành" not in menu["text"]
+
+    async def persons(session: AsyncSession) -> set[int | None]:
         rows = await session.exec(
             select(ChannelAccount.person_id).where(
-                col(ChannelAccount.external_id).in_([str(tid), user["id"]])
+                col(ChannelAccount.external_id).in_([str(owner["id"]), iid])
             )
         )
         return set(rows.all())
 
-    assert len(await run_db(zstack.database_url, accounts)) == 1
+    assert len(await run_db(zstack.database_url, persons)) == 2
 
 
 async def test_a_resident_linked_on_both_channels_has_one_ballot(
@@ -400,13 +527,7 @@ async def test_a_resident_linked_on_both_channels_has_one_ballot(
 
     user = await zalo.create_user("Khoa Zalo")
     uid = user["id"]
-    await zalo.say(uid, "Xin chào", "Gõ 1 để đăng ký cư trú")
-    await zalo.say(uid, "1", "tổ dân phố")
-    await zalo.say(uid, "8", "Họ và tên")
-    await zalo.say(uid, "Hồ Văn Khoa", "số điện thoại")
-    await zalo.say(uid, phone, "liên kết")
-    await zalo.say(uid, "1", "mã gồm 6 chữ số")
-    sent = await tg.wait_for_message(person["id"], "Mã liên kết", timeout=WAIT)
+    sent = await zalo_ask_link(zalo, tg, uid, person, phone)
     code = re.search(r"\b(\d{6})\b", sent["text"])
     assert code is not None
     await zalo.say(uid, code.group(1), "đã được liên kết")
@@ -509,6 +630,12 @@ async def test_in_the_demo_a_zalo_newcomer_registers_and_the_leader_approves(
         leader = next(u for u in await people.users() if "leader" in u["persona"])
         zalo = ZaloPeople(demo)
         try:
+
+            async def connected() -> Any:
+                return (await zalo.counters())["bots"] or None
+
+            # The demo says it is ready before its Zalo channel has called getMe.
+            await wait_until(connected, within=30, what="the demo's Zalo bot connected")
             response = await zalo.http.get("/_control/zalo/users")
             newcomer = response.json()["result"][0]
             done = await zalo_register(
@@ -608,16 +735,43 @@ async def test_zalo_in_webhook_mode_with_the_secret_checked(
     stack, port = webhook_stack
     zalo = ZaloPeople(stack.emulator.base_url)
     try:
+        # The emulator posts as Zalo does: {"ok": true, "result": {event_name, message}}.
         user = await zalo.create_user("Webhook Zalo")
         await zalo.say(user["id"], "Xin chào", "Gõ 1 để đăng ký cư trú")
         await zalo.say(user["id"], "1", "tổ dân phố")
+        assert (await zalo.counters())["webhook_posts"] >= 2
+        # The same wrapped body, posted here with Zalo's secret, is answered too.
+        wrapped = {
+            "ok": True,
+            "result": {
+                "event_name": "message.text.received",
+                "message": {
+                    "message_id": "w2",
+                    "date": 1750316131602,
+                    "from": {"id": user["id"], "display_name": "Webhook Zalo", "is_bot": False},
+                    "chat": {"id": user["id"], "chat_type": "PRIVATE"},
+                    "text": "0",
+                },
+            },
+        }
+        async with httpx.AsyncClient() as http:
+            reply = await http.post(
+                f"http://127.0.0.1:{port}/zalo/webhook",
+                json=wrapped,
+                headers={SECRET_HEADER: SECRET},
+            )
+            assert reply.status_code == 200
+        await zalo.wait_for(user["id"], "Gõ 1 để đăng ký cư trú")
         forged = {
-            "event_name": "message.text.received",
-            "message": {
-                "message_id": "x1",
-                "from": {"id": "777", "name": "Forger"},
-                "chat": {"id": "777", "chat_type": "PRIVATE"},
-                "text": "1",
+            "ok": True,
+            "result": {
+                "event_name": "message.text.received",
+                "message": {
+                    "message_id": "x1",
+                    "from": {"id": "777", "display_name": "Forger"},
+                    "chat": {"id": "777", "chat_type": "PRIVATE"},
+                    "text": "1",
+                },
             },
         }
         async with httpx.AsyncClient() as http:
@@ -634,3 +788,188 @@ async def test_zalo_in_webhook_mode_with_the_secret_checked(
         assert await run_db(stack.database_url, forger_accounts) == 0
     finally:
         await zalo.close()
+
+
+# --- the platform's own behaviour: errors, empty polls, quota, files ---------------------------
+
+
+async def _resident_on_zalo(zalo: ZaloPeople, name: str, group_number: str) -> str:
+    user = await zalo.create_user(name)
+    await zalo_register(
+        zalo,
+        user,
+        group_number=group_number,
+        name=name,
+        phone=f"0915 00{next(_phones)}",
+        address=f"Số {next(_phones)}, ngõ 6, Lê Lợi",
+    )
+    return str(user["id"])
+
+
+async def _rows_for(database_url: str, notice_id: int, chat_id: str) -> list[Delivery]:
+    async def work(session: AsyncSession) -> list[Delivery]:
+        found = await session.exec(
+            select(Delivery).where(
+                Delivery.ref_type == notices.KIND,
+                Delivery.ref_id == notice_id,
+                Delivery.chat_id == chat_id,
+            )
+        )
+        return list(found.all())
+
+    return await run_db(database_url, work)
+
+
+async def test_a_zalo_403_is_retried_and_the_resident_stays_reachable(
+    zstack: Stack, zalo: ZaloPeople
+) -> None:
+    uid = await _resident_on_zalo(zalo, "Trịnh Văn Lộc", "3")
+    # Zalo's "Internal server error" twice for this chat, then it recovers.
+    await zalo.fail("sendMessage", 403, times=2, chat_id=uid)
+    first = await publish_as_system(
+        zstack.database_url, groups=["KP03"], title="Lịch thu gom rác KP3", body="Thứ Bảy."
+    )
+    second = await publish_as_system(
+        zstack.database_url, groups=["KP03"], title="Họp tổ dân phố KP3", body="19 giờ."
+    )
+    await zalo.wait_for(uid, "Lịch thu gom rác KP3", timeout=40)
+    await zalo.wait_for(uid, "Họp tổ dân phố KP3", timeout=40)
+
+    async def settled() -> Any:
+        found = await _rows_for(zstack.database_url, first, uid)
+        found += await _rows_for(zstack.database_url, second, uid)
+        return found if all(r.status == "sent" for r in found) else None
+
+    rows_ = await wait_until(settled, within=20, what="both notices settled as sent")
+    assert len(rows_) == 2
+    assert sum(r.attempts for r in rows_) == 4  # two of the tries met the 403s
+
+    async def blocked(session: AsyncSession) -> Any:
+        account = (
+            await session.exec(select(ChannelAccount).where(ChannelAccount.external_id == uid))
+        ).one()
+        return account.blocked_at
+
+    assert await run_db(zstack.database_url, blocked) is None
+
+
+async def test_empty_long_polls_are_quiet_and_do_not_slow_the_next_answer(
+    zstack: Stack, zalo: ZaloPeople
+) -> None:
+    before = (await zalo.counters())["poll_timeouts"]
+
+    async def polled() -> Any:
+        return (await zalo.counters())["poll_timeouts"] >= before + 2 or None
+
+    # Polls of 2 s: two empty ones (Zalo's 408) within a few seconds.
+    await wait_until(polled, within=20, what="two empty long polls")
+    user = await zalo.create_user("Sau khi chờ")
+    await zalo.say(user["id"], "Xin chào", "Gõ 1 để đăng ký cư trú")
+    logs = zstack.logs()
+    assert "getUpdates failed" not in logs and "Request timeout" not in logs
+
+
+async def test_a_used_up_quota_waits_longer_and_longer_and_the_admin_is_told(
+    zstack: Stack, tg: EmulatorClient, zalo: ZaloPeople
+) -> None:
+    admin = await new_person(tg, "Thủy", "Lưu Thị")
+    await become(tg, admin, zstack.database_url, Role.ADMIN)
+    uid = await _resident_on_zalo(zalo, "Mai Văn Tiến", "9")
+    await zalo.set_quota(0)
+    try:
+        notice = await publish_as_system(
+            zstack.database_url, groups=["KP09"], title="Lịch tiêm chủng KP9", body="Sáng mai."
+        )
+        report = await tg.wait_for_message(admin["id"], "Zalo đang từ chối", timeout=40)
+        assert "429" in report["text"]
+
+        async def waiting() -> Any:
+            (row,) = await _rows_for(zstack.database_url, notice, uid)
+            return row if row.status == "pending" and row.attempts >= 2 else None
+
+        # Each refusal was counted, and none dropped the message.
+        row = await wait_until(waiting, within=20, what="the notice waiting, tries counted")
+        assert "Quota exceeded" in (row.error or "")
+        refused = (await zalo.counters())["quota_exceeded"]
+        # Growing waits: far fewer tries than one a second.
+        assert refused <= 6
+    finally:
+        await zalo.set_quota(None)
+    await zalo.wait_for(uid, "Lịch tiêm chủng KP9", timeout=60)
+    await tg.wait_for_message(admin["id"], "Zalo đã nhận lại", timeout=WAIT)
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+async def test_a_notices_pdf_reaches_a_zalo_resident_by_a_signed_expiring_link(
+    zstack: Stack, zalo: ZaloPeople
+) -> None:
+    uid = await _resident_on_zalo(zalo, "Kiều Thị Hạnh", "4")
+    picture = make_png(40, 30)
+
+    async def publish(session: AsyncSession) -> int:
+        ward = await get_ward_by_code(session, "BADINH")
+        group = await find_group(session, "KP04")
+        pdf = await files.save(session, data=PDF, filename="Kế hoạch tiêm chủng.pdf")
+        png = await files.save(session, data=picture, filename="so-do.png")
+        made = await notices.publish(
+            session,
+            None,
+            ward_id=ward.id,  # type: ignore[arg-type]
+            group_ids=[group.id],  # type: ignore[list-item]
+            category_code="khac",
+            title="Kế hoạch tiêm chủng KP4",
+            body="Xem kế hoạch và sơ đồ đính kèm.",
+            attachment_ids=[pdf.id, png.id],  # type: ignore[list-item]
+            publisher_label="UBND phường",
+        )
+        return made.id  # type: ignore[return-value]
+
+    await run_db(zstack.database_url, publish)
+    text = await zalo.wait_for(uid, "Kế hoạch tiêm chủng KP4")
+    link = re.search(r"Kế hoạch tiêm chủng\.pdf: (\S+)", text["text"])
+    assert link, text["text"]
+    url = link.group(1)
+    async with httpx.AsyncClient() as http:
+        got = await http.get(url)
+        assert got.status_code == 200 and got.content == PDF
+        assert got.headers["content-type"].startswith("application/pdf")
+        # Altered, or signed for a time already past: refused, without a word why.
+        base, file_id, expires, signature = url.rsplit("/", 3)
+        flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+        for bad in (
+            f"{base}/{file_id}/{expires}/{flipped}",
+            f"{base}/{file_id}/{int(expires) + 1}/{signature}",
+        ):
+            refused = await http.get(bad)
+            assert refused.status_code == 404 and refused.text == "Not Found"
+        links_ = FileLinks(base.removesuffix("/files"), derive_key(ZALO_TOKEN))
+        past = links_.url(int(file_id), clock.now() - timedelta(hours=25))
+        assert (
+            links_.check(int(file_id), int(past.rsplit("/", 2)[1]), past.rsplit("/", 1)[1]) is False
+        )
+        expired = await http.get(past)
+        assert expired.status_code == 404 and expired.text == "Not Found"
+    # The picture went by sendPhoto: Zalo fetched it (twice) from the bot's own server.
+    photo = await zalo.wait_for(uid, "", photo=True)
+    assert photo["photo_sha256"] == hashlib.sha256(picture).hexdigest()
+    assert photo["photo_size"] == [40, 30]
+    # Reading the notice again from the menu gives fresh links.
+    menu = await zalo.say(uid, "0", "xem thông báo hiện hành")
+    number = re.search(r"Gõ (\d) để xem thông báo hiện hành", menu["text"])
+    assert number, menu["text"]
+    listing = await zalo.say(uid, number.group(1), "Kế hoạch tiêm chủng KP4")
+    pick = re.search(r"(\d)\. [^\n]*Kế hoạch tiêm chủng KP4", listing["text"])
+    assert pick, listing["text"]
+    again = await zalo.say(uid, pick.group(1), "Kế hoạch tiêm chủng.pdf: http")
+    assert "/files/" in again["text"]
+
+
+async def test_the_logs_of_a_zalo_run_never_show_its_token(zstack: Stack, zalo: ZaloPeople) -> None:
+    user = await zalo.create_user("Nhật ký")
+    await zalo.say(user["id"], "Xin chào", "Gõ 1 để đăng ký cư trú")
+    logs = zstack.logs()
+    assert "Zalo channel is running" in logs
+    assert ZALO_TOKEN not in logs and ZALO_TOKEN.split(":")[1] not in logs
+    assert zstack.token.split(":")[1] not in logs

@@ -228,13 +228,9 @@ function renderZalo(m) {
     "div",
     { class: "bubble" },
     m.photo && el("img", { src: m.photo, alt: "Ảnh · Photo", onload: scrollIfNear }),
-    m.location &&
-      el(
-        "div",
-        { class: "location" },
-        `📍 ${m.location.latitude.toFixed(5)}, ${m.location.longitude.toFixed(5)}`,
-      ),
     m.sticker && el("div", { class: "text" }, "🙂 [sticker]"),
+    m.event === "message.unsupported.received" &&
+      el("div", { class: "text" }, "[tin nhắn không hỗ trợ · unsupported]"),
     m.text != null && el("div", { class: "text" }, m.text),
     m.caption && el("div", { class: "text" }, m.caption),
     el("div", { class: "meta" }, time),
@@ -669,14 +665,10 @@ async function shareContact() {
 }
 
 async function sendLocation() {
+  // Zalo's Bot Platform has no location event: a Zalo resident types the place.
+  if (state.zalo) return toast("Zalo: bot không nhận được vị trí · no location on Zalo", true);
   const answer = await ask($("location-dialog"), DEFAULT_POINT);
   if (!answer) return;
-  if (state.zalo) {
-    return zaloAct("location", {
-      latitude: Number(answer.latitude),
-      longitude: Number(answer.longitude),
-    });
-  }
   await act("send_location", {
     json: target({ latitude: Number(answer.latitude), longitude: Number(answer.longitude) }),
   });
