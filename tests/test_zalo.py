@@ -4,6 +4,7 @@ accounts, and reach counted once per person."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from typing import Any
@@ -259,15 +260,18 @@ async def test_zalo_rows_keep_zalos_rate_while_telegram_goes_at_its_own(
     tg, zalo = FakeTransport(), FakeZalo(per_second=8)
     s = Sender(factory, {"telegram": tg, "zalo": zalo}, FAST, poll_interval=0.02)
     start = time.monotonic()
+    deadline = start + 120  # a guard against a hang, not a target (bench/zalo.py times it)
     while len(zalo.sent) < 12:
         await s.drain()
-        assert time.monotonic() - start < 15
-        await __import__("asyncio").sleep(0.05)
-    tg_done = max(at for _c, _p, at in tg.sent) - start
-    zalo_done = max(at for _c, _p, at in zalo.sent) - start
+        assert time.monotonic() < deadline, f"{len(zalo.sent)} of 12 Zalo rows sent"
+        await asyncio.sleep(0.05)
+    zalo_times = sorted(at for _c, _p, at in zalo.sent)
     assert len(tg.sent) == 12
-    # Telegram is not held back by Zalo's 8 a second; Zalo's 12 (burst 1.6) take > 1 s.
-    assert tg_done < 0.5 and zalo_done >= 1.0
+    # Zalo's 12 at 8 a second (a burst of 1.6) cannot take less than 1.2 s...
+    assert zalo_times[-1] - start >= 1.2
+    # ...and Telegram is not held to Zalo's pace: all of its rows went out before Zalo's
+    # seventh could (at least 0.6 s in), however slow the machine.
+    assert max(at for _c, _p, at in tg.sent) < zalo_times[6]
     assert all(r.status == DeliveryStatus.SENT for r in await rows(session))
 
 
