@@ -112,9 +112,11 @@ async def test_a_report_with_photo_and_location_is_claimed_answered_and_rated(
     assert (await people.callback_answer(claimed))["text"] == "Đã xong."
     edited = await people.wait_for_message(
         group["id"],
-        lambda m: m["message_id"] == card["message_id"] and "cán bộ:" in (m.get("text") or ""),
+        lambda m: m["message_id"] == card["message_id"] and "Đang xử lý" in (m.get("text") or ""),
         timeout=WAIT,
     )
+    # The officer never typed a name: the one Telegram shows was taken at the invitation.
+    assert "Trạng thái: 🔧 Đang xử lý · cán bộ: Hùng Đặng Văn" in edited["text"], edited["text"]
     assert "Nhận xử lý" not in str(buttons(edited))
     await people.wait_for_message(uid, "đã nhận xử lý", timeout=WAIT)
 
