@@ -56,8 +56,17 @@ class EmulatorThread:
 
     def stop(self) -> None:
         self.call(self.running.stop())
+        self.call(self._cancel_the_rest())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+    @staticmethod
+    async def _cancel_the_rest() -> None:
+        # Requests still open when the server stopped; else "Task was destroyed" at exit.
+        rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
 
 
 class EmulatorProcess:
@@ -126,6 +135,17 @@ class BotProcess:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"the bot did not start in {timeout}s:\n{self.log_since(offset)}")
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    async def logged(self, text: str, offset: int = 0, within: float = 120) -> None:
+        """Until the bot's log (after ``offset``) holds ``text``: a sign of work done."""
+        deadline = time.monotonic() + within
+        while text not in self.log_since(offset):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not logged in {within}s:\n{self.log_since(offset)}")
+            await asyncio.sleep(0.1)
 
     def log_since(self, offset: int = 0) -> str:
         if not self.log_path.exists():

@@ -125,7 +125,7 @@ def demo(tmp_path: Path) -> Iterator[str]:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240
         while not ready.wait(0.2):
             if process.poll() is not None or time.monotonic() > deadline:
                 reader.join(5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -31,7 +30,17 @@ from bot.services import notices
 from bot.services.wards import find_group, get_ward_by_code
 from tests.e2e.conftest import Stack
 from tests.e2e.harness import run_db
-from tests.e2e.journeys import WAIT, become, button, buttons, new_person, press, register
+from tests.e2e.journeys import (
+    WAIT,
+    become,
+    button,
+    buttons,
+    new_person,
+    press,
+    register,
+    settled_deliveries,
+    wait_until,
+)
 
 Json = dict[str, Any]
 PDF = b"%PDF-1.4\n% wardbot test\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
@@ -119,18 +128,6 @@ async def started_users(people: EmulatorClient, count: int, prefix: str) -> list
     return users
 
 
-async def wait_until(
-    check: Callable[[], Any], within: float = 60, every: float = 0.2, what: str = ""
-) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(every)
-
-
 def notice_messages(messages: list[Json], title: str) -> list[Json]:
     return [m for m in messages if m["from_bot"] and title in (m.get("text") or "")]
 
@@ -155,15 +152,7 @@ async def delivery_rows(database_url: str, notice_id: int) -> list[Delivery]:
 
 
 async def settled_rows(database_url: str, notice_id: int) -> list[Delivery]:
-    """The notice's outbox rows once none is waiting or being sent: from then on the bot
-    sends nothing more for it, so what the chats hold is final."""
-
-    async def settled() -> list[Delivery] | None:
-        rows = await delivery_rows(database_url, notice_id)
-        waiting = [r for r in rows if r.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING)]
-        return None if waiting or not rows else rows
-
-    return await wait_until(settled, within=120, what="the notice's delivery to settle")
+    return await settled_deliveries(database_url, ref=(notices.KIND, notice_id))
 
 
 async def open_menu(people: EmulatorClient, user: Json) -> Json:
@@ -242,7 +231,7 @@ async def test_a_leader_publishes_with_a_pdf_and_sees_it_delivered_and_read(
     in_group = await people.wait_for_message(chat["id"], title, timeout=WAIT)
     assert "Lĩnh vực" in in_group["text"] and buttons(in_group) == []
     # Three text parts and the file, at most 20 messages a minute in a group.
-    await people.wait_for_message(chat["id"], lambda m: bool(m.get("document")), timeout=30)
+    await people.wait_for_message(chat["id"], lambda m: bool(m.get("document")), timeout=90)
     assert not notice_messages(await people.messages(outsider["id"]), title)
 
     # Two residents confirm reading; pressing again says it is already recorded.

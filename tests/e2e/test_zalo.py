@@ -41,9 +41,18 @@ from tests.e2e.harness import (
     prepare_database,
     run_db,
 )
-from tests.e2e.journeys import WAIT, become, buttons, new_person, phone_for, press, register
+from tests.e2e.journeys import (
+    WAIT,
+    become,
+    buttons,
+    new_person,
+    phone_for,
+    press,
+    register,
+    wait_until,
+)
 from tests.e2e.test_demo import demo  # noqa: F401  (the `wardbot demo` fixture)
-from tests.e2e.test_notices import publish_as_system, wait_until
+from tests.e2e.test_notices import publish_as_system
 from tests.e2e.test_tickets import office_chat
 
 Json = dict[str, Any]
@@ -332,7 +341,7 @@ async def test_a_telegram_resident_links_zalo_and_is_one_resident_reached_once(
         mine, result = await run_db(zstack.database_url, stats)
         return (mine, result) if all(r.status == "sent" for r in mine) else None
 
-    mine, result = await wait_until(settled, within=30, what="notice delivered")
+    mine, result = await wait_until(settled, within=120, what="notice delivered")
     assert {r.channel for r in mine} == {"telegram", "zalo"}
     # Khu phố 6 has this one resident in this test's ward: reached on two channels,
     # counted once.
@@ -471,7 +480,7 @@ async def test_a_resident_linked_on_both_channels_has_one_ballot(
         found = await run_db(zstack.database_url, ballots)
         return found if found == [1] else None
 
-    assert await wait_until(changed, within=20, what="one ballot, changed to Disagree")
+    assert await wait_until(changed, within=60, what="one ballot, changed to Disagree")
 
     async def tally(session: AsyncSession) -> Any:
         vote = await votes.get(session, vote_id)
