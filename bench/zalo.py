@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -45,7 +46,7 @@ from bot.demo.bulk import verified_households  # noqa: E402
 from bot.emulator import start_emulator  # noqa: E402
 from bot.emulator.zalo import ZaloEmulator  # noqa: E402
 from bot.i18n import get_i18n  # noqa: E402
-from bot.models import ChannelAccount, Delivery, DeliveryStatus  # noqa: E402
+from bot.models import ChannelAccount, Delivery, DeliveryStatus, Notice  # noqa: E402
 from bot.services import notices  # noqa: E402
 from bot.services.wards import load_ward_file  # noqa: E402
 from bot.zalo.api import ZaloApi  # noqa: E402
@@ -68,6 +69,20 @@ async def _answer(zalo: ZaloEmulator, user_id: str, text: str) -> float:
     return time.perf_counter() - start
 
 
+async def publish_to_ward(session: Any, ward_id: int, title: str, body: str) -> Notice:
+    """A notice to every resident of the ward, as the ward office publishes it."""
+    return await notices.publish(
+        session,
+        None,
+        ward_id=ward_id,
+        group_ids=None,
+        category_code="khac",
+        title=title,
+        body=body,
+        publisher_label="UBND phường",
+    )
+
+
 async def broadcast(
     factory: object,
     zalo: ZaloEmulator,
@@ -82,15 +97,8 @@ async def broadcast(
     """Publish a notice to the whole ward and send it to Zalo at ``ours`` messages a
     second while the emulator allows ``theirs``."""
     async with factory() as session:  # type: ignore[operator]
-        notice = await notices.publish(
-            session,
-            None,
-            ward_id=ward_id,
-            group_ids=None,
-            category_code="khac",
-            title=title,
-            body="Lịch tiêm chủng mở rộng tháng này. " * 20,
-            publisher_label="UBND phường",
+        notice = await publish_to_ward(
+            session, ward_id, title, "Lịch tiêm chủng mở rộng tháng này. " * 20
         )
         await session.commit()
     for bot in zalo.bots.values():
@@ -164,16 +172,7 @@ async def mixed(
     async with factory() as session:  # type: ignore[operator]
         chats = list(range(2 * 10**12, 2 * 10**12 + recipients))
         await verified_households(session, "BADINH", chats)
-        notice = await notices.publish(
-            session,
-            None,
-            ward_id=ward_id,
-            group_ids=None,
-            category_code="khac",
-            title="Thông báo C",
-            body="Lịch họp tổ dân phố.",
-            publisher_label="UBND phường",
-        )
+        notice = await publish_to_ward(session, ward_id, "Thông báo C", "Lịch họp tổ dân phố.")
         await session.commit()
     for bot in zalo.bots.values():
         bot.rate = None
