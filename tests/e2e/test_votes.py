@@ -328,7 +328,10 @@ async def test_a_consultation_with_comments_summary_and_response(
         asked2 = await client.wait_for_message(
             second["id"], lambda m: "nội quy nhà văn hóa" in (m.get("text") or ""), timeout=WAIT
         )
-        await press(client, second, asked2, "Không đồng ý")
+        # Answered means recorded: only then may the bot be stopped (else the press may
+        # reach it after the restart, a week later, when the consultation is closed).
+        disagreed = await press(client, second, asked2, "Không đồng ý")
+        assert "Đã ghi nhận lựa chọn" in await answer(client, disagreed)
 
         # A week later the leader gets the summary and every comment as a spreadsheet.
         stack.bot.stop()
