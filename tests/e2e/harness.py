@@ -112,7 +112,7 @@ class BotProcess:
 
     def start(self, *, ready_text: str = "wardbot is running", timeout: float = 120) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        offset = self.log_size()
         polled_before = self.polls() if self.polls else 0
         log = self.log_path.open("ab")
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
