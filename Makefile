@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 # Use the machine's Python; never download one.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install demo run test lint format i18n clean
+.PHONY: install demo run test test-fast lint format i18n clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,6 +42,12 @@ test: lint
 	$(BIN)/pytest
 	WARDBOT_E2E_MODE=production $(BIN)/pytest -q tests/e2e \
 		--ignore=tests/e2e/test_demo.py --ignore=tests/e2e/test_browser.py
+
+# While developing: everything but the end-to-end journeys and the browser, on SQLite
+# only (no PostgreSQL, Redis or chromium needed); a few minutes. `make test` before
+# submitting runs it all.
+test-fast: install
+	$(BIN)/pytest -q -m "not e2e and not browser and not postgres and not redis"
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -11,7 +11,9 @@ Printed:
   messages one after another (waiting for each answer), in messages a second;
 - a notice broadcast to ``--recipients`` residents on Zalo by the real sender, with its
   Zalo limit (``ChannelLimits``) under, then over, the rate the emulator allows: the rate
-  achieved, the 429s received, and duplicates or losses counted per user.
+  achieved, the 429s received, and duplicates or losses counted per user;
+- one notice to as many residents on Telegram (a transport that accepts at once) as on
+  Zalo (40 a second): how soon Telegram's rows are out while Zalo's wait for their limit.
 
 Zalo's getUpdates returns one update per call (bot/zalo/api.py), so throughput includes
 one long-poll round trip per message. Over the rate, Zalo answers 429 without saying
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -39,12 +42,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import update  # noqa: E402
 
 from bot.db import create_engine, migrate, session_factory  # noqa: E402
-from bot.delivery.sender import ChannelLimits, Limits, Sender  # noqa: E402
+from bot.delivery.render import Outgoing  # noqa: E402
+from bot.delivery.sender import ChannelLimits, Limits, Sender, SendResult  # noqa: E402
 from bot.demo.bulk import verified_households  # noqa: E402
 from bot.emulator import start_emulator  # noqa: E402
 from bot.emulator.zalo import ZaloEmulator  # noqa: E402
 from bot.i18n import get_i18n  # noqa: E402
-from bot.models import ChannelAccount, Delivery, DeliveryStatus  # noqa: E402
+from bot.models import ChannelAccount, Delivery, DeliveryStatus, Notice  # noqa: E402
 from bot.services import notices  # noqa: E402
 from bot.services.wards import load_ward_file  # noqa: E402
 from bot.zalo.api import ZaloApi  # noqa: E402
@@ -68,6 +72,20 @@ async def _answer(zalo: ZaloEmulator, user_id: str, text: str) -> float:
     return time.perf_counter() - start
 
 
+async def publish_to_ward(session: Any, ward_id: int, title: str, body: str) -> Notice:
+    """A notice to every resident of the ward, as the ward office publishes it."""
+    return await notices.publish(
+        session,
+        None,
+        ward_id=ward_id,
+        group_ids=None,
+        category_code="khac",
+        title=title,
+        body=body,
+        publisher_label="UBND phường",
+    )
+
+
 async def broadcast(
     factory: object,
     zalo: ZaloEmulator,
@@ -82,15 +100,8 @@ async def broadcast(
     """Publish a notice to the whole ward and send it to Zalo at ``ours`` messages a
     second while the emulator allows ``theirs``."""
     async with factory() as session:  # type: ignore[operator]
-        notice = await notices.publish(
-            session,
-            None,
-            ward_id=ward_id,
-            group_ids=None,
-            category_code="khac",
-            title=title,
-            body="Lịch tiêm chủng mở rộng tháng này. " * 20,
-            publisher_label="UBND phường",
+        notice = await publish_to_ward(
+            session, ward_id, title, "Lịch tiêm chủng mở rộng tháng này. " * 20
         )
         await session.commit()
     for bot in zalo.bots.values():
@@ -139,6 +150,65 @@ async def broadcast(
         f"{zalo.counters['quota_exceeded'] - before} x 429 (longest wait "
         f"{quota.longest:.0f} s), "
         f"duplicates {sum(max(0, g - 1) for g in got)}, lost {sum(1 for g in got if g == 0)}"
+    )
+
+
+class InstantTelegram:
+    """A Telegram that accepts everything at once and notes when: what is measured is
+    whether Zalo's slower limit holds Telegram's rows back in the shared sender."""
+
+    channel = "telegram"
+
+    def __init__(self) -> None:
+        self.limits = None
+        self.sent_at: list[float] = []
+
+    def split(self, message: Outgoing) -> list[str]:
+        return [message.text]
+
+    async def send(self, chat_id: str, part: str) -> SendResult:
+        self.sent_at.append(time.perf_counter())
+        return SendResult(ok=True, message_id=str(len(self.sent_at)))
+
+
+async def mixed(
+    factory: object, zalo: ZaloEmulator, api: ZaloApi, ward_id: int, recipients: int
+) -> None:
+    """One notice to residents on both channels: Telegram's rows go at Telegram's pace
+    while Zalo's wait for Zalo's limit (the figure tests/test_zalo.py no longer times)."""
+    async with factory() as session:  # type: ignore[operator]
+        chats = list(range(2 * 10**12, 2 * 10**12 + recipients))
+        await verified_households(session, "BADINH", chats)
+        notice = await publish_to_ward(session, ward_id, "Thông báo C", "Lịch họp tổ dân phố.")
+        await session.commit()
+    for bot in zalo.bots.values():
+        bot.rate = None
+    telegram = InstantTelegram()
+    zalo_rate = 40.0
+    transport = ZaloTransport(api, ChannelLimits(per_second=zalo_rate, private_interval=0))
+    sender = Sender(
+        factory,  # type: ignore[arg-type]
+        {"telegram": telegram, "zalo": transport},
+        Limits(per_second=1000, private_interval=0),
+        poll_interval=0.05,
+    )
+    before = zalo.counters["sendMessage"]
+    stop = asyncio.Event()
+    start = time.perf_counter()
+    task = asyncio.create_task(sender.run(stop))
+    while True:
+        zalo_sent = zalo.counters["sendMessage"] - before
+        if len(telegram.sent_at) >= recipients and zalo_sent >= recipients:
+            break
+        await asyncio.sleep(0.05)
+    zalo_done = time.perf_counter() - start
+    stop.set()
+    await task
+    print(
+        f"one notice to {recipients} residents on Telegram and {recipients} on Zalo "
+        f"(Zalo at {zalo_rate:g}/s): Telegram's rows sent in "
+        f"{max(telegram.sent_at) - start:.2f} s, Zalo's in {zalo_done:.2f} s "
+        f"(notice {notice.id})"
     )
 
 
@@ -209,6 +279,7 @@ async def main(users: int, messages: int, samples: int, recipients: int) -> None
             await broadcast(
                 factory, zalo, api, people, ward_id, ours=ours, theirs=theirs, title=title
             )
+        await mixed(factory, zalo, api, ward_id, recipients)
         await api.close()
     finally:
         await engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -145,14 +145,28 @@ def _healthz(rt: Runtime) -> Any:
     return healthz
 
 
-async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
-    """Long polling plus the sender in one process: the single-ward setup."""
+async def run_polling(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    """Long polling plus the sender in one process: the single-ward setup.
+
+    "wardbot is running" is logged, and ``ready`` called, once every channel is connected
+    (Telegram polling, Zalo known to the bot): what people write from then on is answered.
+    """
     stop = stop or asyncio.Event()
     async with runtime(settings) as rt:
         me = await rt.bot.get_me()
-        log.info("wardbot is running as @%s", me.username)
         await set_commands(rt.bot)
         files = await _serve_files(rt)
+        polling_started = asyncio.Event()
+
+        async def on_startup() -> None:
+            polling_started.set()
+
+        rt.dp.startup.register(on_startup)
         sender_task = asyncio.create_task(rt.sender.run(stop), name="sender")
         scheduler_task = asyncio.create_task(Scheduler(rt.factory).run(stop), name="scheduler")
         polling = asyncio.create_task(
@@ -166,14 +180,25 @@ async def run_polling(settings: Settings, *, stop: asyncio.Event | None = None) 
         )
         stopper = asyncio.create_task(stop.wait())
         tasks = {polling, sender_task, scheduler_task, stopper}
+        channels = {"Telegram": polling_started}
         if rt.zalo is not None:
             tasks.add(asyncio.create_task(rt.zalo.run_polling(stop), name="zalo"))
+            channels["Zalo"] = rt.zalo.connected
+
+        async def announce() -> None:
+            await asyncio.gather(*(event.wait() for event in channels.values()))
+            log.info("wardbot is running as @%s on %s", me.username, ", ".join(channels))
+            if ready is not None:
+                ready()
+
+        announcer = asyncio.create_task(announce(), name="announce")
         try:
             done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not stopper and task.exception():
                     raise task.exception()  # type: ignore[misc]
         finally:
+            announcer.cancel()
             stop.set()
             with contextlib.suppress(RuntimeError):  # "Polling is not started"
                 await rt.dp.stop_polling()
@@ -242,31 +267,41 @@ async def run_webhook(
         if rt.links is not None:
             add_file_routes(app, rt.factory, rt.links)
         tasks = []
+        zalo_polling = None
         if rt.zalo is not None:
             if settings.zalo_webhook_url:
                 rt.zalo.mount(
                     app, settings.zalo_webhook_path, settings.require_zalo_webhook_secret()
                 )
             else:
-                tasks.append(asyncio.create_task(rt.zalo.run_polling(stop)))
+                zalo_polling = asyncio.create_task(rt.zalo.run_polling(stop))
+                tasks.append(zalo_polling)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
         await site.start()
-        log.info(
-            "webhook listening on %s:%s%s",
-            settings.webhook_host,
-            settings.webhook_port,
-            settings.webhook_path,
-        )
-        if with_worker:
-            tasks += [
-                asyncio.create_task(rt.sender.run(stop)),
-                asyncio.create_task(Scheduler(rt.factory).run(stop)),
-            ]
         try:
+            if rt.zalo is not None and zalo_polling is not None:
+                # Polling Zalo beside the webhook: "listening" once Zalo knows the bot too.
+                connected = asyncio.create_task(rt.zalo.connected.wait())
+                await asyncio.wait({connected, zalo_polling}, return_when=asyncio.FIRST_COMPLETED)
+                connected.cancel()
+                if zalo_polling.done():
+                    zalo_polling.result()  # what stopped it, before we say we are up
+            log.info(
+                "webhook listening on %s:%s%s",
+                settings.webhook_host,
+                settings.webhook_port,
+                settings.webhook_path,
+            )
+            if with_worker:
+                tasks += [
+                    asyncio.create_task(rt.sender.run(stop)),
+                    asyncio.create_task(Scheduler(rt.factory).run(stop)),
+                ]
             await stop.wait()
         finally:
+            stop.set()
             await runner.cleanup()
             await asyncio.gather(*tasks, return_exceptions=True)
 

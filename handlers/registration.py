@@ -405,7 +405,7 @@ def request_text(request: registration.PendingRequest) -> str:
         "Name: {name}\nPhone: {phone}\nGroup: {group}\nAddress: {address}\nJoins: {joining}\n"
         "Sent: {when}"
     ).format(
-        name=esc(request.person.full_name or ""),
+        name=esc(request.person.full_name or "—"),
         phone=esc(request.person.phone or ""),
         group=esc(request.group.name),
         address=esc(household.address if household else "—"),
@@ -503,9 +503,13 @@ async def decide(
         return
     approve = callback_data.action == "approve"
     request = await registration.decide(session, actor, resident_id, approve=approve)
-    verdict = (_("✅ Approved by {name}.") if approve else _("❌ Rejected by {name}.")).format(
-        name=esc(actor.person.full_name or "") if actor.person else ""
-    )
+    name = actor.person.full_name if actor.person else None
+    if name:
+        verdict = (_("✅ Approved by {name}.") if approve else _("❌ Rejected by {name}.")).format(
+            name=esc(name)
+        )
+    else:
+        verdict = _("✅ Approved.") if approve else _("❌ Rejected.")
     await query.answer(_("Done."))
     await message.edit_text(request_text(request) + "\n\n" + verdict)
 

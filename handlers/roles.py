@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.i18n import N_, _
 from bot.models import Role
 from bot.services import roles
-from bot.services.people import Actor, ensure_person
+from bot.services.people import Actor, ensure_person, fill_name, profile_name
 from bot.telegram.middlewares import CHANNEL
 from handlers.keyboards import esc
 from handlers.menu import main_menu
@@ -52,6 +52,8 @@ async def accept(
     granted = await roles.accept_invite(
         session, actor, command.args.removeprefix(roles.INVITE_PREFIX)
     )
+    user = message.from_user
+    await fill_name(session, actor, profile_name(user.first_name, user.last_name))
     await state.clear()
     scope = granted.group or granted.office or granted.ward
     text = _("✅ You are now {role} of {scope}, {ward}.").format(

@@ -886,8 +886,8 @@ async def card_text(
         overdue = tickets.is_overdue(ticket, v.today)
         lines.append(("⏰ " if overdue else "") + due + (" " + _("(overdue)") if overdue else ""))
     status = status_name(ticket.status)
-    if v.officer is not None:
-        status += " · " + _("officer: {name}").format(name=esc(v.officer.full_name or "—"))
+    if v.officer is not None and v.officer.full_name:
+        status += " · " + _("officer: {name}").format(name=esc(v.officer.full_name))
     lines.append(_("Status: {status}").format(status=status))
     if ticket.latitude is not None and ticket.longitude is not None:
         lines.append(

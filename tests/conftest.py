@@ -29,6 +29,34 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("WARDBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+E2E_DIR = ROOT / "tests" / "e2e"
+# Fixtures that start a stack on PostgreSQL and Redis whatever WARDBOT_E2E_MODE says.
+_PRODUCTION_FIXTURES = {"production", "workers"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by where it lives and what it needs, so `-m` can pick a part
+    (`make test-fast`: not e2e, not browser, not postgres): ``e2e`` for the journeys
+    in tests/e2e (real bot processes), ``postgres`` and ``redis`` for those that need
+    the servers. ``browser`` is set by tests/e2e/test_browser.py itself."""
+    production_mode = os.environ.get("WARDBOT_E2E_MODE") == "production"
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        e2e = E2E_DIR in item.path.parents
+        production = bool(fixtures & _PRODUCTION_FIXTURES) or (
+            e2e and production_mode and "stack" in fixtures
+        )
+        if e2e:
+            item.add_marker(pytest.mark.e2e)
+        if params.get("database_url") == "postgresql" or "postgres_database" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if production:
+            item.add_marker(pytest.mark.postgres)
+            item.add_marker(pytest.mark.redis)
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip on a developer machine without the service; in CI a skip would hide a gap."""
     if IN_CI:

@@ -300,11 +300,15 @@ async def test_an_edit_sends_nothing_again_and_is_recorded(
     notice = await publish(session, leader, ward, group_ids=[kp01.id])
     before = len(await deliveries(session, notice))
     clock.shift(timedelta(hours=1))
+    started = clock.now()
     await notices.edit(
         session, leader, notice.id, title="Công khai dự toán (bản sửa)", posting_days=45
     )
     assert len(await deliveries(session, notice)) == before
-    assert notice.updated_at == clock.now() or notice.updated_at is not None
+    # Stamped with the (shifted) time of the edit, an hour after publishing.
+    assert notice.updated_at is not None
+    assert started <= notice.updated_at <= clock.now()
+    assert notice.updated_at - notice.published_at >= timedelta(hours=1)
     assert notice.expires_at == notice.published_at + timedelta(days=45)
     (revision,) = (await session.exec(select(NoticeRevision))).all()
     assert revision.action == "edit" and revision.actor == f"person:{leader.person_id}"

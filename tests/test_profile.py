@@ -6,7 +6,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.models import ChannelAccount, Delivery, Household, Person, Resident, Role, RoleGrant, Ward
-from bot.services import profile
+from bot.services import people, profile
 from bot.services.wards import find_group
 from tests import factories
 
@@ -45,3 +45,23 @@ async def test_the_last_member_leaving_closes_a_self_registered_household(
     await session.commit()
     household = await session.get(Household, household_id)
     assert household is not None and household.removed_at is not None
+
+
+def test_a_profile_name_is_cleaned_like_a_typed_one() -> None:
+    assert people.profile_name("Lan", "Ngô  Thị") == "Lan Ngô Thị"
+    assert people.profile_name("Nguyễn Văn An", None) == "Nguyễn Văn An"
+    assert people.profile_name(" Hà\u200b ", "") == "Hà"
+    assert people.profile_name("🙂", None) is None
+    assert people.profile_name(None, None) is None
+    assert len(people.profile_name("A" * 64, "B" * 64) or "") == people.NAME_MAX
+
+
+async def test_a_name_is_filled_only_where_there_is_none(session: AsyncSession) -> None:
+    nameless = await factories.person(session)
+    nameless.require_person().full_name = None
+    await people.fill_name(session, nameless, "Lan Ngô Thị")
+    assert nameless.require_person().full_name == "Lan Ngô Thị"
+    await people.fill_name(session, nameless, "Someone Else")
+    assert nameless.require_person().full_name == "Lan Ngô Thị"
+    await people.fill_name(session, nameless, None)
+    assert nameless.require_person().full_name == "Lan Ngô Thị"

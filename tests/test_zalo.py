@@ -335,15 +335,18 @@ async def test_zalo_rows_keep_zalos_rate_while_telegram_goes_at_its_own(
     tg, zalo = FakeTransport(), FakeZalo(per_second=8)
     s = Sender(factory, {"telegram": tg, "zalo": zalo}, FAST, poll_interval=0.02)
     start = time.monotonic()
+    deadline = start + 120  # a guard against a hang, not a target (bench/zalo.py times it)
     while len(zalo.sent) < 12:
         await s.drain()
-        assert time.monotonic() - start < 15
+        assert time.monotonic() < deadline, f"{len(zalo.sent)} of 12 Zalo rows sent"
         await asyncio.sleep(0.05)
-    tg_done = max(at for _c, _p, at in tg.sent) - start
-    zalo_done = max(at for _c, _p, at in zalo.sent) - start
+    zalo_times = sorted(at for _c, _p, at in zalo.sent)
     assert len(tg.sent) == 12
-    # Telegram is not held back by Zalo's 8 a second; Zalo's 12 (burst 1.6) take > 1 s.
-    assert tg_done < 0.5 and zalo_done >= 1.0
+    # Zalo's 12 at 8 a second (a burst of 1.6) cannot take less than 1.2 s...
+    assert zalo_times[-1] - start >= 1.2
+    # ...and Telegram is not held to Zalo's pace: all of its rows went out before Zalo's
+    # seventh could (at least 0.6 s in), however slow the machine.
+    assert max(at for _c, _p, at in tg.sent) < zalo_times[6]
     assert all(r.status == DeliveryStatus.SENT for r in await rows(session))
 
 
@@ -356,10 +359,11 @@ async def test_a_used_up_zalo_quota_pauses_zalo_only_and_counts_the_tries(
         SendResult(ok=False, retry_after=2, quota=True, error="429 Quota exceeded")
     ]
     s = Sender(factory, {"telegram": tg, "zalo": zalo}, FAST, poll_interval=0.02)
+    asked = time.monotonic()
     await s.drain(max_rows=1)
     (row,) = await rows(session)
     assert (row.status, row.attempts) == (DeliveryStatus.PENDING, 1)
-    assert s._buckets["zalo"].paused_until > time.monotonic() + 1
+    assert s._buckets["zalo"].paused_until >= asked + 2
     assert s.bucket.paused_until <= time.monotonic()
 
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 
 import typer
 
-from bot.cli.app import app, console, run_async, settings
-from bot.config import Settings
+from bot.cli.app import app, console, fail, run_async, settings
+from bot.config import ConfigError, Settings
 from bot.db import migrate as apply_migrations
 from bot.logs import configure
 
@@ -27,6 +27,14 @@ def _until_signal(
     return go
 
 
+def _check_token(cfg: Settings) -> None:
+    """A missing or malformed token is told at once, not after aiogram's slow import."""
+    try:
+        cfg.require_token()
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+
+
 @app.command()
 def run(
     webhook: bool = typer.Option(
@@ -37,9 +45,10 @@ def run(
     ),
 ) -> None:
     """Start the bot: long polling with delivery and deadlines, or a webhook server."""
+    cfg = settings()
+    _check_token(cfg)
     from bot.app import run_polling, run_webhook
 
-    cfg = settings()
     configure(cfg.log_level)
     if webhook:
         run_async(_until_signal(lambda c, s: run_webhook(c, stop=s, with_worker=with_worker), cfg))
@@ -50,9 +59,10 @@ def run(
 @app.command()
 def worker() -> None:
     """Deliver queued messages and run deadlines (votes, reminders, escalations)."""
+    cfg = settings()
+    _check_token(cfg)
     from bot.app import run_worker
 
-    cfg = settings()
     configure(cfg.log_level)
     run_async(_until_signal(lambda c, s: run_worker(c, stop=s), cfg))
 

@@ -58,6 +58,18 @@ def free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
+async def _until_connected(bot: asyncio.Task[None], *events: asyncio.Event) -> bool:
+    """Wait for each event in turn; False if the bot stopped first (Ctrl-C, or an error
+    that ``await bot`` then raises)."""
+    for event in events:
+        waiter = asyncio.create_task(event.wait())
+        await asyncio.wait({bot, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if bot.done():
+            return False
+    return True
+
+
 async def run_demo(
     *,
     host: str = "127.0.0.1",
@@ -112,11 +124,17 @@ async def run_demo(
             webhook_host=host,
             webhook_port=files_port,
         )
-        bot = asyncio.create_task(run_polling(settings, stop=stop))
-        ready(
-            f"wardbot demo is ready: open {emulator.base_url} in a browser "
-            "(Ctrl-C stops it and deletes the demo data)."
-        )
+        connected = asyncio.Event()
+        bot = asyncio.create_task(run_polling(settings, stop=stop, ready=connected.set))
+        # Ready once the bot says every channel is up (the Zalo emulator created the Zalo
+        # bot when it answered its getMe) and the emulator has seen Telegram polling:
+        # a visitor who types at once is answered, on either channel.
+        polled = emulator.emulator.bot(int(token.split(":")[0])).connected
+        if await _until_connected(bot, connected, polled):
+            ready(
+                f"wardbot demo is ready: open {emulator.base_url} in a browser "
+                "(Ctrl-C stops it and deletes the demo data)."
+            )
         await bot
     finally:
         if emulator is not None:

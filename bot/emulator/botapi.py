@@ -587,6 +587,7 @@ async def get_updates(api: BotApi, bot: BotRec, p: Params) -> list[Json]:
             "Conflict: can't use getUpdates method while webhook is active; "
             "use deleteWebhook to delete the webhook first",
         )
+    bot.connected.set()
     offset = p.int("offset") or 0
     limit = min(max(p.int("limit") or 100, 1), 100)
     timeout = max(p.int("timeout") or 0, 0)
@@ -680,6 +681,7 @@ async def set_webhook(api: BotApi, bot: BotRec, p: Params) -> bool:
         bot.poller.conflict = "Conflict: terminated by setWebhook request"
         bot.poller.event.set()
     api.webhooks.start(bot)
+    bot.connected.set()
     return True
 
 

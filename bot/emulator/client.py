@@ -28,6 +28,11 @@ class EmulatorError(Exception):
         self.message = message
 
 
+# How long a wait for the bot lasts by default: it returns as soon as the answer is there,
+# and a busy machine (CI beside other work) may take many seconds to produce it.
+WAIT_SECONDS = 30.0
+
+
 class WaitTimeout(AssertionError):
     """Nothing matching arrived in time; the message lists what the chat did receive."""
 
@@ -477,7 +482,7 @@ class EmulatorClient:
     async def callback_answer(
         self,
         callback_query_id: str,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the server waits, not this coroutine
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - the server waits, not this coroutine
     ) -> Json:
         """The bot's answerCallbackQuery (text, show_alert, url, cache_time); waits for it."""
         record = await self._call(
@@ -556,7 +561,7 @@ class EmulatorClient:
         chat_id: int,
         match: MessageMatch = None,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109 - part of the documented client interface
+        timeout: float = WAIT_SECONDS,  # noqa: ASYNC109 - part of the documented client interface
         bot_id: int | None = None,
         since: int | None = None,
         from_bot: bool = True,

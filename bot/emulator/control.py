@@ -167,7 +167,20 @@ class ControlApi:
     # ---------------------------------------------------------------- admin
 
     async def health(self, request: web.Request) -> Json:
-        return {"ok": True, "bots": len(self.emu.bots), "cursor": self.emu.events.last_seq}
+        zalo = getattr(self.emu, "zalo", None)
+        return {
+            "ok": True,
+            "bots": len(self.emu.bots),
+            "cursor": self.emu.events.last_seq,
+            # Who is receiving updates already: Telegram bots that polled or set a webhook,
+            # and whether a Zalo bot has called the Zalo API (the web chat says "starting").
+            "connected": {
+                "telegram": [
+                    bot_id for bot_id, bot in self.emu.bots.items() if bot.connected.is_set()
+                ],
+                "zalo": bool(zalo and zalo.bots),
+            },
+        }
 
     async def list_bots(self, request: web.Request) -> list[Json]:
         return [self._bot_info(bot_id) for bot_id in self.emu.bots]
@@ -179,6 +192,7 @@ class ControlApi:
             "token": bot.token,
             "webhook_url": bot.webhook.url if bot.webhook else None,
             "pending_updates": len(bot.updates),
+            "connected": bot.connected.is_set(),
             "commands": {key: list(value) for key, value in bot.commands.items()},
         }
 

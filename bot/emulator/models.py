@@ -465,6 +465,8 @@ class BotRec:
     webhook_task: asyncio.Task[None] | None = None
     in_flight: set[int] = field(default_factory=set)
     poller: PollWaiter | None = None
+    # Set by the bot's first getUpdates or setWebhook: from then on it receives updates.
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
     commands: dict[str, list[Json]] = field(default_factory=dict)
     global_bucket: TokenBucket | None = None
     group_windows: dict[int, SlidingWindow] = field(default_factory=dict)
@@ -577,6 +579,11 @@ class EventLog:
         truncated = seq + 1 < first
         start = max(0, seq + 1 - first)
         return list(itertools.islice(self.events, start, start + limit)), truncated
+
+    @property
+    def waiting(self) -> int:
+        """Readers parked in :meth:`wait` right now."""
+        return self._waiting
 
     async def wait(self, seconds: float) -> None:
         """Return when a new event is emitted or ``seconds`` pass."""

@@ -642,7 +642,7 @@ class ZaloPeople:
         self,
         user_id: str,
         contains: str,
-        timeout: float = 15.0,  # noqa: ASYNC109 - bounds server-side long polls
+        timeout: float = 30.0,  # noqa: ASYNC109 - bounds server-side long polls
         *,
         photo: bool = False,
     ) -> Json:
@@ -670,7 +670,7 @@ class ZaloPeople:
         user_id: str,
         text: str,
         expect: str,
-        timeout: float = 15.0,  # noqa: ASYNC109 - bounds server-side long polls
+        timeout: float = 30.0,  # noqa: ASYNC109 - bounds server-side long polls
     ) -> Json:
         await self.send_text(user_id, text)
         return await self.wait_for(user_id, expect, timeout=timeout)

@@ -79,7 +79,12 @@ class Scheduler:
         return done
 
     async def run(self, stop: asyncio.Event) -> None:
+        first = True
         while not stop.is_set():
             await self.run_once(force=False)
+            if first:
+                # Every job has looked once: from here deadlines are watched.
+                log.info("scheduler: first round of %d jobs done", len(self.jobs))
+                first = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.tick)

@@ -13,7 +13,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from openpyxl import load_workbook
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -212,6 +211,9 @@ def parse_roster(filename: str, content: bytes) -> list[RosterRow]:
         if lower.endswith(".csv"):
             table = _csv_rows(content)
         elif lower.endswith(".xlsx"):
+            # Imported here: openpyxl is half of every `wardbot` command's start-up.
+            from openpyxl import load_workbook
+
             workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
             sheet = workbook.worksheets[0]
             table = [

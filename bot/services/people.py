@@ -184,6 +184,26 @@ def clean_name(value: str | None) -> str:
     return name
 
 
+def profile_name(*parts: str | None) -> str | None:
+    """The name a messenger profile shows (Telegram sends first and last name with every
+    message), cleaned as a typed name is; None when it holds no usable name."""
+    try:
+        return clean_name(" ".join(p for p in parts if p)[:NAME_MAX])
+    except InvalidInput:
+        return None
+
+
+async def fill_name(session: AsyncSession, actor: Actor, name: str | None) -> None:
+    """Give someone with no name the one their profile shows. People who hold a role by
+    invitation never type a name, and every card they act on must say who acted."""
+    person = actor.person
+    if person is None or person.full_name or not name:
+        return
+    person.full_name = name
+    session.add(person)
+    await session.flush()
+
+
 def normalise_phone(raw: str | None) -> str:
     """E.164 for a Vietnamese or international number; InvalidInput otherwise."""
     if not raw:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import normalise_language
-from bot.services.people import Actor, load_actor
+from bot.services.people import Actor, fill_name, load_actor, profile_name
 from bot.telegram.context import current_session
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,11 @@ class ActorMiddleware(BaseMiddleware):
         if user is None or user.is_bot:
             data["actor"] = Actor(person=None)
         else:
-            data["actor"] = await load_actor(session, CHANNEL, str(user.id))
+            actor = await load_actor(session, CHANNEL, str(user.id))
+            if actor.grants and actor.person is not None and not actor.person.full_name:
+                # Someone given a role before names were taken from Telegram at invitation.
+                await fill_name(session, actor, profile_name(user.first_name, user.last_name))
+            data["actor"] = actor
         return await handler(event, data)
 
 

@@ -131,6 +131,9 @@ class ZaloChannel:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.handled = 0
+        # Set once Zalo knows the bot (getMe answered, or the webhook is served): from then
+        # on what people write reaches it.
+        self.connected = asyncio.Event()
 
     # --- one update ----------------------------------------------------------------------
 
@@ -226,6 +229,7 @@ class ZaloChannel:
     async def run_polling(self, stop: asyncio.Event) -> None:
         me = await self.api.get_me()
         log.info("Zalo channel is running as %s", me.get("account_name") or me.get("id"))
+        self.connected.set()
         failures = 0
         while not stop.is_set():
             poll = asyncio.ensure_future(self.api.get_updates())
@@ -292,6 +296,7 @@ class ZaloChannel:
 
     def mount(self, app: web.Application, path: str, secret: str) -> None:
         app.router.add_post(path, self.webhook_handler(secret))
+        self.connected.set()
 
 
 def _shape(raw: Any) -> str:

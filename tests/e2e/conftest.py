@@ -13,6 +13,7 @@ own single-process stack with ``bot_factory``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -31,12 +32,15 @@ from tests.e2e.harness import (
     BotProcess,
     EmulatorThread,
     RoundRobinProxy,
+    assert_logs_are_clean,
     create_postgres_database,
     drop_postgres_database,
     free_port,
     make_token,
     prepare_database,
+    stored_phones,
 )
+from tests.e2e.journeys import new_person, register
 
 BOT_USERNAME = "phuong_badinh_bot"
 MODE = os.environ.get("WARDBOT_E2E_MODE", "single")
@@ -90,7 +94,7 @@ def start_stack(workdir: Path, limits: EmulatorLimits | None = None) -> Stack:
     database_url = f"sqlite+aiosqlite:///{workdir / 'wardbot.db'}"
     prepare_database(database_url)
     stack = Stack(emulator, token, database_url, workdir)
-    process = BotProcess(stack.env(), workdir / "bot.log")
+    process = BotProcess(stack.env(), workdir / "bot.log", polls=emulator.polls)
     stack.processes.append(process)
     process.start()
     return stack
@@ -167,9 +171,38 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     else:
         running = start_stack(workdir)
     yield running
-    running.stop()
-    if running.mode == "production":
-        drop_postgres_database(POSTGRES_ADMIN_URL, running.database_url)
+    try:
+        try:
+            _register_one_more(running)
+        finally:
+            running.stop()
+        check_logs(running)
+    finally:
+        if running.mode == "production":
+            drop_postgres_database(POSTGRES_ADMIN_URL, running.database_url)
+
+
+def _register_one_more(stack: Stack) -> None:
+    """A last journey: someone registers with their phone number, so the log check has a
+    number to look for however few tests ran."""
+
+    async def go() -> None:
+        async with EmulatorClient(stack.emulator.base_url, timeout=30) as people:
+            user = await new_person(people, "Ký", "Nhật")
+            done = await register(people, user, group="Khu phố 1", name="Nhật Ký")
+            assert "Yêu cầu đăng ký" in done["text"], done["text"]
+
+    asyncio.run(go())
+
+
+def check_logs(stack: Stack) -> None:
+    """At the end of the stack that wrote them: the logs never show the bot's token or a
+    phone number anyone gave (a failure here is reported as an error at teardown)."""
+    logs = stack.logs()
+    assert "wardbot is running" in logs or "webhook listening" in logs, "no logs were read"
+    phones = asyncio.run(stored_phones(stack.database_url))
+    assert phones, "no phone number was stored: the check would prove nothing"
+    assert_logs_are_clean(logs, stack.token, phones)
 
 
 @pytest.fixture

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,10 +50,23 @@ class EmulatorThread:
     def base_url(self) -> str:
         return self.running.base_url
 
+    def polls(self) -> int:
+        """getUpdates calls received so far: the emulator's own proof that a bot polls."""
+        return self.running.emulator.counters.method_calls.get("getUpdates", 0)
+
     def stop(self) -> None:
         self.call(self.running.stop())
+        self.call(self._cancel_the_rest())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+    @staticmethod
+    async def _cancel_the_rest() -> None:
+        # Requests still open when the server stopped; else "Task was destroyed" at exit.
+        rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
 
 
 class EmulatorProcess:
@@ -92,10 +106,14 @@ class BotProcess:
     log_path: Path
     args: list[str] = field(default_factory=lambda: ["run"])
     process: subprocess.Popen[bytes] | None = None
+    # For a polling bot, the emulator's count of getUpdates calls: started means the bot
+    # logged ready_text (every channel connected) and the emulator saw it poll.
+    polls: Callable[[], int] | None = None
 
-    def start(self, *, ready_text: str = "wardbot is running", timeout: float = 60) -> None:
+    def start(self, *, ready_text: str = "wardbot is running", timeout: float = 120) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        offset = self.log_size()
+        polled_before = self.polls() if self.polls else 0
         log = self.log_path.open("ab")
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("WARDBOT_")}
         full_env.update(self.env)
@@ -111,10 +129,23 @@ class BotProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the bot exited early:\n{self.log_since(offset)}")
-            if ready_text in self.log_since(offset):
+            if ready_text in self.log_since(offset) and (
+                self.polls is None or self.polls() > polled_before
+            ):
                 return
             time.sleep(0.1)
         raise RuntimeError(f"the bot did not start in {timeout}s:\n{self.log_since(offset)}")
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    async def logged(self, text: str, offset: int = 0, within: float = 120) -> None:
+        """Until the bot's log (after ``offset``) holds ``text``: a sign of work done."""
+        deadline = time.monotonic() + within
+        while text not in self.log_since(offset):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not logged in {within}s:\n{self.log_since(offset)}")
+            await asyncio.sleep(0.1)
 
     def log_since(self, offset: int = 0) -> str:
         if not self.log_path.exists():
@@ -256,3 +287,35 @@ def drop_postgres_database(admin_url: str, url: str) -> None:
             await conn.close()
 
     asyncio.run(drop())
+
+
+def phone_pattern(phone: str) -> re.Pattern[str]:
+    """A Vietnamese number in any usual spelling: +84912..., 84912..., 0912..., with or
+    without spaces, dots or dashes between the digits ("0912 000 111")."""
+    national = phone.removeprefix("+84") if phone.startswith("+84") else phone.removeprefix("0")
+    digits = r"[\s.-]?".join(national)
+    return re.compile(rf"(?<!\d)(?:\+?84|0)[\s.-]?{digits}(?!\d)")
+
+
+async def stored_phones(database_url: str) -> list[str]:
+    """Every phone number the bot's database holds."""
+    from sqlmodel import col, select
+
+    from bot.models import Person
+
+    async def phones(session: Any) -> list[str]:
+        rows = await session.exec(select(Person.phone).where(col(Person.phone).is_not(None)))
+        return [phone for phone in rows.all() if phone]
+
+    return list(await run_db(database_url, phones))
+
+
+def assert_logs_are_clean(logs: str, token: str, phones: list[str]) -> None:
+    """Nothing the bot logged shows its token or one of these phone numbers."""
+    assert token not in logs, "the bot token is in the logs"
+    assert token.split(":")[1] not in logs, "the bot token's secret is in the logs"
+    for phone in phones:
+        found = phone_pattern(phone).search(logs)
+        if found is not None:
+            line = logs[logs.rfind("\n", 0, found.start()) + 1 : logs.find("\n", found.end())]
+            raise AssertionError(f"a phone number is in the logs: {line}")

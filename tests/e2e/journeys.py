@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
+from collections.abc import Callable
 from typing import Any
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.emulator import EmulatorClient
-from bot.models import Role
+from bot.models import Delivery, DeliveryStatus, Role
 from bot.services import roles
 from bot.services.wards import find_group, find_office, get_ward_by_code
 from tests.e2e.harness import run_db
 
 Json = dict[str, Any]
 _numbers = itertools.count(1)
-WAIT = 15.0
+# A wait returns as soon as the bot answers; this long only for a busy machine.
+WAIT = 30.0
 
 
 def phone_for(user: Json) -> str:
@@ -126,3 +131,44 @@ async def become(
     payload = await create_invite(database_url, role, **scope)
     await people.send_command(user["id"], "start", payload=payload)
     return await people.wait_for_message(user["id"], "✅", timeout=WAIT)
+
+
+async def wait_until(
+    check: Callable[[], Any], within: float = 60, every: float = 0.2, what: str = ""
+) -> Any:
+    """Until ``await check()`` is truthy (returned): a positive sign to wait for."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(every)
+
+
+async def settled_deliveries(
+    database_url: str,
+    *,
+    ref: tuple[str, int] | None = None,
+    kind: str | None = None,
+    within: float = 120,
+) -> list[Delivery]:
+    """The outbox rows about ``ref`` (or of ``kind``) once there are some and none is
+    waiting or being sent: from then on nothing more goes out for them, so what the chats
+    hold is final and an absence can be asserted."""
+
+    async def rows(session: AsyncSession) -> list[Delivery]:
+        query = select(Delivery)
+        if ref is not None:
+            query = query.where(Delivery.ref_type == ref[0], Delivery.ref_id == ref[1])
+        if kind is not None:
+            query = query.where(Delivery.kind == kind)
+        return list((await session.exec(query)).all())
+
+    waiting = {DeliveryStatus.PENDING, DeliveryStatus.SENDING}
+
+    async def settled() -> list[Delivery] | None:
+        found = await run_db(database_url, rows)
+        return found if found and not any(r.status in waiting for r in found) else None
+
+    return await wait_until(settled, within=within, what=f"the outbox rows {ref or kind}")

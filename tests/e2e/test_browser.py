@@ -28,7 +28,7 @@ from aiogram import Bot, Dispatcher
 from bot.emulator import BotSpec, EmulatorClient, EmulatorLimits, RunningEmulator, run_emulator
 from bot.emulator.media import make_png
 from tests.conftest import skip_or_fail
-from tests.emulator.conftest import BOT_USERNAME, TOKEN, build_router, make_bot
+from tests.emulator.conftest import BOT_USERNAME, TOKEN, build_router, make_bot, until_polling
 
 pytestmark = pytest.mark.browser
 
@@ -125,7 +125,7 @@ def demo(tmp_path: Path) -> Iterator[str]:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240
         while not ready.wait(0.2):
             if process.poll() is not None or time.monotonic() > deadline:
                 reader.join(5)
@@ -242,11 +242,7 @@ async def _sample_bot(emulator: RunningEmulator) -> AsyncIterator[Bot]:
             bot, handle_signals=False, close_bot_session=False, polling_timeout=1
         )
     )
-    calls = emulator.emulator.counters.method_calls
-    for _ in range(500):  # until the dispatcher's first getUpdates
-        if calls.get("getUpdates") or task.done():
-            break
-        await asyncio.sleep(0.01)
+    await until_polling(emulator, task)
     try:
         yield bot
     finally:
@@ -366,3 +362,49 @@ async def test_the_chat_shows_and_does_what_telegram_would(
     await expect(log.locator("li.out", has_text="/start")).to_be_visible()
     await expect(log.locator("li.bot", has_text="Chào An")).to_be_visible()
     assert page.url.endswith(f"#person={an['id']}&chat={office['id']}")
+
+
+async def test_a_bot_not_yet_connected_shows_starting_instead_of_an_error(page: Any) -> None:
+    """Before a bot connects the chat says "đang khởi động…": on Telegram what the person
+    writes waits for the bot (as Telegram keeps it), on Zalo it is refused with that word
+    rather than an error; both clear by themselves once the bot is up."""
+    import httpx
+
+    expect = _playwright().expect
+    spec = BotSpec(TOKEN, username=BOT_USERNAME, first_name="Phường Bot")
+    async with (
+        run_emulator(bots=[spec], limits=EmulatorLimits.unlimited()) as emulator,
+        emulator.client() as people,
+    ):
+        an = await people.create_user("An", label="Người dân — An", persona=["resident"])
+        mai = emulator.emulator.zalo.create_user("Trần Thị Mai")  # type: ignore[attr-defined]
+        await page.goto(emulator.base_url)
+        await page.select_option("#person", str(an["id"]))
+        status = page.locator("#chat-status")
+        log = page.get_by_role("log")
+        await expect(status).to_have_text("đang khởi động… · starting…")
+        message = page.get_by_role("textbox", name="Tin nhắn")
+        await message.fill("/start")
+        await message.press("Enter")
+        await expect(log.locator("li.out", has_text="/start")).to_be_visible()
+        async with _sample_bot(emulator):
+            await expect(status).to_have_text("")
+            await expect(log.locator("b", has_text="An")).to_be_visible()  # the greeting
+
+        await page.select_option("#person", f"zalo:{mai.id}")
+        await expect(page.locator("#chat-title")).to_contain_text("Trần Thị Mai")
+        await expect(status).to_have_text("đang khởi động… · starting…")
+        await message.fill("Xin chào")
+        await message.press("Enter")
+        toast = page.get_by_role("status")
+        await expect(toast).to_contain_text("Trợ lý Zalo đang khởi động")
+        await expect(toast).not_to_have_class(re.compile(r"\berror\b"))
+        await expect(log.locator("li.msg")).to_have_count(0)
+        # A Zalo bot calls the API (as the bot's getMe does at start): the chat works.
+        async with httpx.AsyncClient() as http:
+            me = await http.post(f"{emulator.base_url}/zalo/bot4000000001:zalo-secret/getMe")
+            assert me.json()["ok"]
+        await expect(status).to_have_text("")
+        await message.fill("Xin chào")
+        await message.press("Enter")
+        await expect(log.locator("li.msg.out", has_text="Xin chào")).to_be_visible()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -11,7 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
+import bot.demo
 from bot.emulator import EmulatorClient
+from bot.emulator.server import RunningEmulator
+from bot.emulator.zalo import ZaloBotApi, ZaloPeople
 from tests.e2e.harness import ROOT
 from tests.e2e.journeys import WAIT, press, register
 
@@ -35,7 +39,7 @@ def demo() -> Iterator[str]:
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240  # seeding and aiogram's import, on a busy machine
     output = ""
     assert process.stdout is not None
     while time.monotonic() < deadline:
@@ -95,3 +99,52 @@ def test_a_busy_port_gets_a_clear_message(demo: str) -> None:
     assert result.returncode == 2
     assert f"Port {port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_the_demo_says_ready_only_once_telegram_and_zalo_are_connected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a busy machine Zalo's getMe may answer late: "ready" waits for it, and for
+    Telegram's first getUpdates, so what a visitor types at once is answered."""
+    started: list[RunningEmulator] = []
+    start_emulator = bot.demo.start_emulator
+
+    async def keep(**kwargs: object) -> RunningEmulator:
+        running = await start_emulator(**kwargs)  # type: ignore[arg-type]
+        started.append(running)
+        return running
+
+    get_me = ZaloBotApi.m_getMe
+
+    async def slow_get_me(self: ZaloBotApi, zbot: object, params: dict) -> dict:
+        await asyncio.sleep(1.5)
+        return await get_me(self, zbot, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.demo, "start_emulator", keep)
+    monkeypatch.setattr(ZaloBotApi, "m_getMe", slow_get_me)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    seen: dict[str, bool] = {}
+
+    def on_ready(text: str) -> None:
+        emulator = started[0].emulator
+        seen["telegram"] = all(b.connected.is_set() for b in emulator.bots.values())
+        seen["zalo"] = bot.demo.ZALO_DEMO_TOKEN in emulator.zalo.bots  # type: ignore[attr-defined]
+        ready.set()
+
+    demo_task = asyncio.create_task(
+        bot.demo.run_demo(port=free_port(), households_per_group=1, stop=stop, ready=on_ready)
+    )
+    try:
+        waiter = asyncio.create_task(ready.wait())
+        await asyncio.wait({demo_task, waiter}, timeout=120, return_when=asyncio.FIRST_COMPLETED)
+        assert ready.is_set(), demo_task.exception() if demo_task.done() else "not ready"
+        assert seen == {"telegram": True, "zalo": True}
+        zalo = ZaloPeople(started[0].base_url)
+        try:
+            mai = next(u for u in (await zalo.http.get("/_control/zalo/users")).json()["result"])
+            await zalo.say(mai["id"], "Xin chào", "Gõ 1 để đăng ký cư trú", timeout=60)
+        finally:
+            await zalo.close()
+    finally:
+        stop.set()
+        await asyncio.wait_for(demo_task, 60)

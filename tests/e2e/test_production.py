@@ -5,17 +5,19 @@ uses the session's stack, otherwise it starts its own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.emulator import EmulatorClient
-from bot.models import Role
+from bot.models import ChannelAccount, Role
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.e2e.conftest import MODE, Stack, start_production_stack
-from tests.e2e.harness import drop_postgres_database
+from tests.e2e.harness import drop_postgres_database, run_db
 from tests.e2e.journeys import WAIT, become, new_person, press, register
 
 
@@ -36,6 +38,19 @@ def production(
 async def crowd(production: Stack) -> AsyncIterator[EmulatorClient]:
     async with EmulatorClient(production.emulator.base_url, timeout=30) as client:
         yield client
+
+
+# What a newcomer's /start is answered with (handlers/registration.py).
+WELCOME_START = "Chào mừng bạn đến với kênh dân chủ cơ sở"
+WELCOME = "Chọn ngôn ngữ / Choose your language"
+
+
+def account_of(user_id: int) -> Callable[[AsyncSession], Awaitable[ChannelAccount | None]]:
+    async def work(session: AsyncSession) -> ChannelAccount | None:
+        found = select(ChannelAccount).where(ChannelAccount.external_id == str(user_id))
+        return (await session.exec(found)).first()
+
+    return work
 
 
 def webhook_ports(stack: Stack) -> list[int]:
@@ -88,7 +103,14 @@ async def test_a_webhook_call_without_the_secret_is_refused_and_not_processed(
                 url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "x" * 32}
             )
             assert (missing.status_code, wrong.status_code) == (401, 401)
-    assert await crowd.messages(stranger["id"]) == []
+    # Handled, a /start makes the person's account before the webhook answers: none.
+    assert await run_db(production.database_url, account_of(stranger["id"])) is None
+    # The same /start through Telegram is answered, once.
+    await crowd.send_command(stranger["id"], "start")
+    await crowd.wait_for_message(stranger["id"], WELCOME, timeout=WAIT)
+    answers = [m["text"] for m in await crowd.messages(stranger["id"]) if m["from_bot"]]
+    assert len(answers) == 1, answers
+    assert await run_db(production.database_url, account_of(stranger["id"])) is not None
 
 
 async def test_healthz_reports_the_database_and_redis(production: Stack) -> None:
@@ -116,6 +138,8 @@ async def test_a_burst_of_updates_is_answered_in_full(
     people = await asyncio.gather(*(new_person(crowd, f"Khach{n}", "Vãng") for n in range(400)))
     await asyncio.gather(*(crowd.send_command(person["id"], "start") for person in people))
     for person in people:
-        reply = await crowd.wait_for_message(person["id"], "", timeout=WAIT)
-        assert reply["text"]
+        # The welcome, not "Xin lỗi, đã xảy ra lỗi" nor any other answer.
+        reply = await crowd.wait_for_message(person["id"], timeout=WAIT)
+        assert reply["text"].startswith(WELCOME_START), reply["text"]
+        assert WELCOME in reply["text"]
     assert "Too many connections" not in production.logs()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.emulator import EmulatorClient
 from bot.emulator.media import make_png
 from bot.models import Role
+from bot.services.people import load_actor
 from tests.e2e.conftest import Stack
+from tests.e2e.harness import run_db
 from tests.e2e.journeys import WAIT, become, button, buttons, new_person, phone_for, press, register
 
 
@@ -36,6 +40,8 @@ async def test_resident_registers_in_vietnamese_and_the_leader_approves(
     assert (await people.callback_answer(answer_id))["text"] == "Đã xong."
     decided = await people.wait_for_message(leader["id"], "Đã được", timeout=WAIT)
     assert buttons(decided) == []
+    # The leader's name as Telegram shows it, taken when they accepted the invitation.
+    assert "✅ Đã được Bình Trần Thị duyệt." in decided["text"], decided["text"]
 
     approved = await people.wait_for_message(resident["id"], "đã được duyệt", timeout=WAIT)
     assert "Khu phố 2" in approved["text"]
@@ -54,6 +60,15 @@ async def test_the_leader_rejects_only_after_confirming(
 ) -> None:
     leader = await new_person(people, "Dũng", "Phạm Văn")
     await become(people, leader, stack.database_url, Role.LEADER, unit="KP04")
+
+    async def forget_name(session: AsyncSession) -> None:
+        # As for a leader invited before names were taken from Telegram.
+        actor = await load_actor(session, "telegram", str(leader["id"]))
+        assert actor.person is not None and actor.person.full_name == "Dũng Phạm Văn"
+        actor.person.full_name = None
+        session.add(actor.person)
+
+    await run_db(stack.database_url, forget_name)
     resident = await new_person(people, "Em", "Hoàng Thị")
     await register(people, resident, group="Khu phố 4", name="Hoàng Thị Em")
     request = await people.wait_for_message(leader["id"], "Yêu cầu đăng ký", timeout=WAIT)
@@ -62,6 +77,9 @@ async def test_the_leader_rejects_only_after_confirming(
         leader["id"], lambda m: any("Đồng ý từ chối" in b["text"] for b in buttons(m)), timeout=WAIT
     )
     await press(people, leader, confirm, "Đồng ý từ chối")
+    decided = await people.wait_for_message(leader["id"], "Đã bị", timeout=WAIT)
+    # Their next press gave them Telegram's name again, so the card says who decided.
+    assert "❌ Đã bị Dũng Phạm Văn từ chối." in decided["text"], decided["text"]
     rejected = await people.wait_for_message(resident["id"], "chưa được duyệt", timeout=WAIT)
     assert "/start" in rejected["text"]
 

@@ -21,7 +21,7 @@ async def test_admin_gets_the_report_files(stack: Stack, people: EmulatorClient)
     await people.send_command(uid, "report")
     pick = await people.wait_for_message(uid, "chọn kỳ báo cáo", timeout=WAIT)
     await press(people, admin, pick, "Năm trước")
-    summary = await people.wait_for_message(uid, "📨 Phản ánh, kiến nghị", timeout=30)
+    summary = await people.wait_for_message(uid, "📨 Phản ánh, kiến nghị", timeout=90)
     assert "Phường Ba Đình" in summary["text"]
     xlsx = await people.wait_for_message(
         uid, lambda m: (m.get("document") or {}).get("file_name", "").endswith(".xlsx"), timeout=30
@@ -31,7 +31,7 @@ async def test_admin_gets_the_report_files(stack: Stack, people: EmulatorClient)
         uid, lambda m: (m.get("document") or {}).get("file_name", "").endswith(".pdf"), timeout=30
     )
     assert "tóm tắt" in pdf["caption"]
-    chart = await people.wait_for_message(uid, lambda m: bool(m.get("photo")), timeout=30)
+    chart = await people.wait_for_message(uid, lambda m: bool(m.get("photo")), timeout=90)
     assert chart
 
     # A period typed by hand, checked before anything is made.
@@ -63,7 +63,7 @@ async def test_inspector_oversees_and_the_admin_answers(
 
     iid = inspector["id"]
     await people.send_text(iid, "🔍 Giám sát")
-    overview = await people.wait_for_message(iid, "Giám sát Phường Ba Đình", timeout=30)
+    overview = await people.wait_for_message(iid, "Giám sát Phường Ba Đình", timeout=90)
     assert "Nhật ký kiểm tra: toàn vẹn" in overview["text"]
     for secret in ("Lò Thị Quyên", "Quyên", "Riêng Tư", "Số 88"):
         assert secret not in overview["text"], secret

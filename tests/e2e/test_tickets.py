@@ -11,9 +11,17 @@ from typing import Any
 
 from bot.emulator import EmulatorClient
 from bot.emulator.media import make_png
-from bot.models import Role
+from bot.models import DeliveryStatus, Role
 from tests.e2e.conftest import Stack
-from tests.e2e.journeys import WAIT, become, buttons, new_person, press, register
+from tests.e2e.journeys import (
+    WAIT,
+    become,
+    buttons,
+    new_person,
+    press,
+    register,
+    settled_deliveries,
+)
 
 Json = dict[str, Any]
 NEW_TICKET = "✍️ Gửi phản ánh, kiến nghị"
@@ -112,9 +120,11 @@ async def test_a_report_with_photo_and_location_is_claimed_answered_and_rated(
     assert (await people.callback_answer(claimed))["text"] == "Đã xong."
     edited = await people.wait_for_message(
         group["id"],
-        lambda m: m["message_id"] == card["message_id"] and "cán bộ:" in (m.get("text") or ""),
+        lambda m: m["message_id"] == card["message_id"] and "Đang xử lý" in (m.get("text") or ""),
         timeout=WAIT,
     )
+    # The officer never typed a name: the one Telegram shows was taken at the invitation.
+    assert "Trạng thái: 🔧 Đang xử lý · cán bộ: Hùng Đặng Văn" in edited["text"], edited["text"]
     assert "Nhận xử lý" not in str(buttons(edited))
     await people.wait_for_message(uid, "đã nhận xử lý", timeout=WAIT)
 
@@ -277,8 +287,16 @@ async def test_a_late_ticket_escalates_once(
         stack.bot.start()
         late = await client.wait_for_message(head["id"], "đã quá hạn", timeout=WAIT)
         assert code in late["text"]
+        escalations = await settled_deliveries(stack.database_url, kind="ticket.escalation")
+        offset = stack.bot.log_size()
         stack.bot.stop()
         stack.bot.start()
+        # The restarted scheduler has run every job once, the escalation among them, and
+        # whatever it queued has been sent: only then can "once" be counted.
+        await stack.bot.logged("scheduler: first round", offset)
+        again = await settled_deliveries(stack.database_url, kind="ticket.escalation")
+        assert len(again) == len(escalations)
+        assert {r.status for r in again} == {DeliveryStatus.SENT}
         await client.send_command(head["id"], "tickets")
         await client.wait_for_message(head["id"], "Phản ánh đang xử lý", timeout=WAIT)
         warnings = [

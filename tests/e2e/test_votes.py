@@ -15,7 +15,16 @@ from bot.emulator import EmulatorClient
 from bot.models import Ballot, ChannelAccount, Person, Resident, Role, Vote
 from tests.e2e.conftest import Stack
 from tests.e2e.harness import run_db
-from tests.e2e.journeys import WAIT, become, button, buttons, new_person, press
+from tests.e2e.journeys import (
+    WAIT,
+    become,
+    button,
+    buttons,
+    new_person,
+    press,
+    settled_deliveries,
+    wait_until,
+)
 from tests.e2e.test_demo import demo  # noqa: F401  (the demo, started once for this module)
 from tests.e2e.test_notices import seed_residents, started_users
 
@@ -53,6 +62,11 @@ async def add_member(database_url: str, user: Json, of: Json) -> None:
         )
 
     await run_db(database_url, work)
+
+
+async def the_vote(session: AsyncSession) -> Vote:
+    """The one vote of a test's private stack."""
+    return (await session.exec(select(Vote))).one()
 
 
 async def ballot_of(people: EmulatorClient, user: Json) -> Json:
@@ -110,7 +124,10 @@ async def test_a_group_vote_from_creation_to_published_result(
 
         ballots = [await ballot_of(client, h) for h in households]
         assert [b["text"] for b in buttons(ballots[0])] == ["Đồng ý", "Không đồng ý"]
-        # Neither the non-representative member nor the other group got a ballot.
+        # Every ballot the vote queued has gone out, one per household: neither the
+        # non-representative member nor the other group got one, nor ever will.
+        vote_id = (await run_db(stack.database_url, the_vote)).id
+        assert len(await settled_deliveries(stack.database_url, ref=("vote", vote_id))) == 3
         assert not [
             m for m in await client.messages(member["id"]) if QUESTION in (m.get("text") or "")
         ]
@@ -183,12 +200,15 @@ async def test_a_group_vote_from_creation_to_published_result(
         stack.bot.env["WARDBOT_CLOCK_OFFSET_SECONDS"] = str(3 * 24 * 3600 + 3600)
         stack.bot.start()
         for user in [*households, member]:
-            result = await client.wait_for_message(user["id"], "Kết quả biểu quyết", timeout=30)
+            result = await client.wait_for_message(user["id"], "Kết quả biểu quyết", timeout=90)
             assert "ĐƯỢC THÔNG QUA: 2/3 hộ gia đình" in result["text"]
             record = await client.wait_for_message(
                 user["id"], lambda m: bool(m.get("document")), timeout=WAIT
             )
             assert record["document"]["file_name"].startswith("bien-ban-kiem-phieu")
+        result_id = (await run_db(stack.database_url, the_vote)).result_notice_id
+        assert result_id is not None
+        published = await settled_deliveries(stack.database_url, ref=("notice", result_id))
         assert not [
             m
             for m in await client.messages(outsider["id"])
@@ -197,14 +217,17 @@ async def test_a_group_vote_from_creation_to_published_result(
         late = await press(client, households[2], ballots[2], "Đồng ý")
         assert "đã kết thúc" in await answer(client, late)
 
-        async def closed(session: AsyncSession) -> Vote:
-            return (await session.exec(select(Vote))).one()
-
-        vote = await run_db(stack.database_url, closed)
+        vote = await run_db(stack.database_url, the_vote)
         assert vote.closed_at is not None and vote.result["adopted"] is True
-        # Restarting does not close or publish twice.
+        # Restarting does not close or publish twice: once the restarted scheduler has
+        # run its jobs and the result's rows are all sent, still one result.
+        offset = stack.bot.log_size()
         stack.bot.stop()
         stack.bot.start()
+        await stack.bot.logged("scheduler: first round", offset)
+        again = await settled_deliveries(stack.database_url, ref=("notice", result_id))
+        assert len(again) == len(published)
+        assert (await run_db(stack.database_url, the_vote)).result_notice_id == result_id
         await client.send_command(lid, "votes")
         await client.wait_for_message(lid, "Biểu quyết và lấy ý kiến", timeout=WAIT)
         results = [
@@ -222,19 +245,20 @@ async def test_in_the_demo_the_resident_votes_from_the_web_chat(demo: str) -> No
         leader = next(u for u in users if "leader" in u["persona"])
         rid = resident["id"]
         # Last week's vote: its result and vote-count record are in the chat.
-        result = await client.wait_for_message(rid, "Kết quả biểu quyết", timeout=30)
+        result = await client.wait_for_message(rid, "Kết quả biểu quyết", timeout=90)
         assert "quỹ vệ sinh môi trường" in result["text"]
         assert "Số hộ có quyền biểu quyết" in result["text"]
         await client.wait_for_message(rid, lambda m: bool(m.get("document")), timeout=WAIT)
 
         async def having(words: str) -> Json:
             # Maybe received before the result: look through the whole chat.
-            for _ in range(100):
+            async def found() -> Json | None:
                 for m in await client.messages(rid):
                     if words in (m.get("text") or "") and buttons(m):
                         return m
-                await asyncio.sleep(0.2)
-            raise AssertionError(f"no message with {words!r} and buttons")
+                return None
+
+            return await wait_until(found, within=90, what=f"a message with {words!r}")
 
         ballot = await having("dọn vệ sinh ngõ xóm")
         pressed = await press(client, resident, ballot, "Đồng ý")
@@ -304,13 +328,16 @@ async def test_a_consultation_with_comments_summary_and_response(
         asked2 = await client.wait_for_message(
             second["id"], lambda m: "nội quy nhà văn hóa" in (m.get("text") or ""), timeout=WAIT
         )
-        await press(client, second, asked2, "Không đồng ý")
+        # Answered means recorded: only then may the bot be stopped (else the press may
+        # reach it after the restart, a week later, when the consultation is closed).
+        disagreed = await press(client, second, asked2, "Không đồng ý")
+        assert "Đã ghi nhận lựa chọn" in await answer(client, disagreed)
 
         # A week later the leader gets the summary and every comment as a spreadsheet.
         stack.bot.stop()
         stack.bot.env["WARDBOT_CLOCK_OFFSET_SECONDS"] = str(7 * 24 * 3600 + 3600)
         stack.bot.start()
-        summary = await client.wait_for_message(lid, "Đợt lấy ý kiến đã kết thúc", timeout=30)
+        summary = await client.wait_for_message(lid, "Đợt lấy ý kiến đã kết thúc", timeout=90)
         assert "Số ý kiến đã gửi: 2" in summary["text"]
         sheet = await client.wait_for_message(lid, lambda m: bool(m.get("document")), timeout=WAIT)
         assert sheet["document"]["file_name"].endswith(".xlsx")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiogram import Bot, Dispatcher, F, Router, html
@@ -131,6 +132,23 @@ def build_router() -> Router:
     return router
 
 
+async def eventually(check: Callable[[], object], what: str, within: float = 30) -> None:
+    """Until ``check()`` holds: the positive marker a test waits for instead of a sleep,
+    with room for a busy machine."""
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def until_polling(emulator: RunningEmulator, task: asyncio.Task[None]) -> None:
+    """Until the dispatcher's first getUpdates reached the emulator (or polling ended)."""
+    connected = asyncio.create_task(emulator.emulator.bot(BOT_ID).connected.wait())
+    await asyncio.wait({connected, task}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    connected.cancel()
+    assert emulator.emulator.bot(BOT_ID).connected.is_set() or task.done(), "no getUpdates"
+
+
 @pytest.fixture
 async def emulator() -> AsyncIterator[RunningEmulator]:
     spec = BotSpec(TOKEN, username=BOT_USERNAME, first_name="Phường Bot")
@@ -161,11 +179,7 @@ async def polling_bot(emulator: RunningEmulator, bot: Bot) -> AsyncIterator[Bot]
             bot, handle_signals=False, close_bot_session=False, polling_timeout=1
         )
     )
-    calls = emulator.emulator.counters.method_calls
-    for _ in range(200):
-        if calls.get("getUpdates") or task.done():
-            break
-        await asyncio.sleep(0.01)
+    await until_polling(emulator, task)
     yield bot
     if not task.done():
         await dispatcher.stop_polling()

@@ -26,7 +26,7 @@ from aiogram.types import (
 
 from bot.emulator import EmulatorClient, RunningEmulator
 
-from .conftest import BOT_ID, TOKEN
+from .conftest import BOT_ID, TOKEN, eventually
 
 
 async def _post(emulator: RunningEmulator, method: str, token: str = TOKEN, **kwargs) -> tuple:
@@ -93,7 +93,9 @@ async def test_routing_errors_and_body_formats(emulator: RunningEmulator, client
     )
 
 
-async def test_get_updates_offset_limit_and_long_poll(bot: Bot, client: EmulatorClient):
+async def test_get_updates_offset_limit_and_long_poll(
+    bot: Bot, client: EmulatorClient, emulator: RunningEmulator
+):
     user = await client.create_user("Poller")
     for i in range(3):
         await client.send_text(user["id"], f"m{i}")
@@ -107,13 +109,14 @@ async def test_get_updates_offset_limit_and_long_poll(bot: Bot, client: Emulator
     assert await bot.get_updates(offset=last + 1, timeout=0) == []
 
     started = time.monotonic()
-    poll = asyncio.create_task(bot.get_updates(offset=last + 1, timeout=5))
-    await asyncio.sleep(0.2)
-    assert not poll.done()
+    poll = asyncio.create_task(bot.get_updates(offset=last + 1, timeout=30))
+    await eventually(lambda: emulator.emulator.bot(BOT_ID).poller is not None, "the long poll")
+    assert not poll.done()  # held open by the emulator, waiting
     await client.send_text(user["id"], "wake up")
     woken = await poll
     assert [u.message.text for u in woken] == ["wake up"]  # type: ignore[union-attr]
-    assert time.monotonic() - started < 2
+    # Woken by the message, long before its 30 s ran out.
+    assert time.monotonic() - started < 20
 
     started = time.monotonic()
     assert await bot.get_updates(offset=woken[-1].update_id + 1, timeout=1) == []
@@ -126,8 +129,8 @@ async def test_get_updates_offset_limit_and_long_poll(bot: Bot, client: Emulator
 
 
 async def test_concurrent_get_updates_conflict(bot: Bot, emulator: RunningEmulator):
-    first = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.2)
+    first = asyncio.create_task(bot.get_updates(timeout=30))
+    await eventually(lambda: emulator.emulator.bot(BOT_ID).poller is not None, "the first poll")
     status, body = await _post(emulator, "getUpdates", json={"timeout": 0})
     assert status == 200 and body["result"] == []
     with pytest.raises(TelegramConflictError, match="terminated by other getUpdates request"):

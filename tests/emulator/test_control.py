@@ -14,7 +14,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.emulator import EmulatorClient, EmulatorError, RunningEmulator
 
-from .conftest import BOT_ID, make_bot
+from .conftest import BOT_ID, eventually, make_bot
 
 SECOND_TOKEN = "7000000002:AAE-second-bot"
 
@@ -57,14 +57,17 @@ async def test_each_bot_has_its_own_private_chat_and_queue(
         await other.session.close()
 
 
-async def test_events_long_poll_wakes_on_new_activity(client: EmulatorClient):
+async def test_events_long_poll_wakes_on_new_activity(
+    client: EmulatorClient, emulator: RunningEmulator
+):
     user = await client.create_user("Watcher")
     start = (await client.health())["cursor"]
-    waiting = asyncio.create_task(client.events(since=start, timeout=5, chat_id=user["id"]))
-    await asyncio.sleep(0.2)
-    assert not waiting.done()
+    waiting = asyncio.create_task(client.events(since=start, timeout=30, chat_id=user["id"]))
+    await eventually(lambda: emulator.emulator.events.waiting, "the events long poll")
+    assert not waiting.done()  # parked in the emulator until something happens
     await client.send_text(user["id"], "hello")
-    result = await asyncio.wait_for(waiting, 2)
+    # Woken by the message, long before its 30 s ran out.
+    result = await asyncio.wait_for(waiting, 20)
     assert [e["type"] for e in result["events"]] == ["message"]
     assert result["events"][0]["message_id"] == 1 and result["cursor"] > start
     empty = await client.events(since=result["cursor"], timeout=0.2, chat_id=user["id"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,7 +14,9 @@ from aiogram.types import Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.emulator import EmulatorClient
+from bot.emulator import EmulatorClient, RunningEmulator
+
+from .conftest import eventually
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -69,7 +70,9 @@ async def test_webhook_push_with_secret_and_reply_method(bot: Bot, client: Emula
     assert updates[-1].message is not None and updates[-1].message.text == "back to polling"
 
 
-async def test_webhook_failures_are_retried_then_recorded(bot: Bot, client: EmulatorClient):
+async def test_webhook_failures_are_retried_then_recorded(
+    bot: Bot, client: EmulatorClient, emulator: RunningEmulator
+):
     calls: list[int] = []
 
     async def flaky(request: web.Request) -> web.Response:
@@ -82,10 +85,9 @@ async def test_webhook_failures_are_retried_then_recorded(bot: Bot, client: Emul
     async with receiver(flaky) as url:
         await bot.set_webhook(url)
         await client.send_text(user["id"], "please arrive")
-        for _ in range(100):
-            if len(calls) >= 3:
-                break
-            await asyncio.sleep(0.05)
+        # Delivered once the receiver's 200 came back: then nothing more is retried.
+        counters = emulator.emulator.counters
+        await eventually(lambda: counters.webhook_deliveries, "the delivery")
         assert len(calls) == 3 and len(set(calls)) == 1
         info = await bot.get_webhook_info()
         assert (
@@ -104,7 +106,9 @@ async def test_webhook_urls_must_stay_on_this_machine(bot: Bot):
         await bot.set_webhook("http://127.0.0.1:9/hook", secret_token="no spaces allowed")
 
 
-async def test_aiogram_webhook_handler_replies_in_the_response(bot: Bot, client: EmulatorClient):
+async def test_aiogram_webhook_handler_replies_in_the_response(
+    bot: Bot, client: EmulatorClient, emulator: RunningEmulator
+):
     """aiogram's own webhook handler answers with a multipart method call."""
     router = Router()
 
@@ -125,10 +129,8 @@ async def test_aiogram_webhook_handler_replies_in_the_response(bot: Bot, client:
         # A wrong secret is the bot's business: aiogram refuses it, the emulator retries.
         await bot.set_webhook(url, secret_token="wrong")
         await client.send_text(user["id"], "lost")
-        for _ in range(100):
-            info = await bot.get_webhook_info()
-            if info.last_error_message:
-                break
-            await asyncio.sleep(0.02)
+        failures = emulator.emulator.counters
+        await eventually(lambda: failures.webhook_failures, "the refused delivery")
+        info = await bot.get_webhook_info()
         assert info.last_error_message == "Wrong response from the webhook: 401 Unauthorized"
         await bot.delete_webhook(drop_pending_updates=True)

@@ -59,8 +59,44 @@ async function api(path, { json, form, signal } = {}) {
   }
   const response = await fetch(path, init);
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
+  if (!response.ok) {
+    const error = new Error(body.error || `HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
   return body;
+}
+
+// ------------------------------------------------------------ a bot still starting
+
+const STARTING = "đang khởi động… · starting…";
+
+// Whether the bot behind the open conversation receives updates yet (the emulator knows:
+// a Telegram bot polled or set a webhook, a Zalo bot called the Zalo API).
+async function botIsUp() {
+  const { connected } = await api("/_control/health");
+  if (state.zalo) return connected.zalo;
+  return !state.chat || state.chat.type !== "private" || connected.telegram.includes(state.chat.bot_id);
+}
+
+// Says "starting…" under the chat title until the bot is up; the conversation works meanwhile
+// (Telegram keeps what people write until the bot asks), Zalo refuses until it is up.
+async function watchStartup(isOpen) {
+  while (isOpen()) {
+    let up = false;
+    try {
+      up = await botIsUp();
+    } catch {
+      up = false;
+    }
+    if (!isOpen()) return;
+    if (up) {
+      if ($("chat-status").textContent === STARTING) $("chat-status").textContent = "";
+      return;
+    }
+    $("chat-status").textContent = STARTING;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
 }
 
 let toastTimer = 0;
@@ -200,6 +236,7 @@ async function openZalo(userId) {
   $("chat-title").textContent = `Zalo · ${user.name}`;
   for (const id of ["text", "send", "attach", "send-location"]) $(id).disabled = false;
   history.replaceState(null, "", `#person=zalo:${user.id}`);
+  watchStartup(() => state.zalo === zalo);
   while (state.zalo === zalo) {
     try {
       const body = await api(
@@ -212,7 +249,7 @@ async function openZalo(userId) {
         $("messages").append(renderZalo(message));
       }
       if (body.result.length) scrollDown();
-      $("chat-status").textContent = "";
+      if ($("chat-status").textContent !== STARTING) $("chat-status").textContent = "";
     } catch (error) {
       if (state.zalo !== zalo || error.name === "AbortError") return;
       $("chat-status").textContent = "mất kết nối… · reconnecting";
@@ -244,7 +281,12 @@ async function zaloAct(path, json) {
     scrollDown();
     return body;
   } catch (error) {
-    fail(error);
+    // 409: no Zalo bot has connected yet; the demo is still starting.
+    if (error.status === 409) {
+      toast("Trợ lý Zalo đang khởi động…, vui lòng thử lại sau giây lát · The Zalo bot is starting; try again in a moment");
+      const zalo = state.zalo;
+      watchStartup(() => state.zalo === zalo);
+    } else fail(error);
     return null;
   }
 }
@@ -299,6 +341,7 @@ async function openChat(chat) {
   state.cursor = first.cursor;
   await refreshKeyboard();
   $("messages").removeAttribute("aria-busy");
+  watchStartup(() => state.session === session);
   pollEvents(session, chatId, query);
 }
 
