@@ -155,7 +155,7 @@ class ZaloEmulator:
 
     def only_bot(self) -> ZaloBot:
         if not self.bots:
-            raise ApiError(404, "no Zalo bot has connected yet")
+            raise ApiError(409, "no Zalo bot has connected yet")
         return next(iter(self.bots.values()))
 
     def create_user(self, name: str) -> ZaloUser:
